@@ -1,0 +1,15 @@
+"""Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
+
+from keras_embedplus.layers.lookup_embedding import LookupEmbedding
+from keras_embedplus.layers.one_hot_dense import OneHotDense
+
+Embedding = LookupEmbedding
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Embedding",
+    "LookupEmbedding",
+    "OneHotDense",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""The Keras layers: the lookup, its one-hot twin and the pretrained table."""
