@@ -1,5 +1,6 @@
 """Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
 
+from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 
@@ -12,4 +13,5 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "__version__",
+    "optimizers",
 ]
