@@ -6,6 +6,7 @@ PUBLIC_API = [
     "Embedding",
     "LookupEmbedding",
     "OneHotDense",
+    "PretrainedEmbedding",
     "__version__",
 ]
 
