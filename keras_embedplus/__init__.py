@@ -3,6 +3,7 @@
 from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
 
 Embedding = LookupEmbedding
 
@@ -12,6 +13,7 @@ __all__ = [
     "Embedding",
     "LookupEmbedding",
     "OneHotDense",
+    "PretrainedEmbedding",
     "__version__",
     "optimizers",
 ]
