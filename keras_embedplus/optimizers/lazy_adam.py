@@ -36,7 +36,10 @@ class LazyAdam(keras.optimizers.Adam):
     and `global_clipnorm` keeps it sparse; `use_ema` averages every row at
     every step, as in Adam, at the cost of one pass over the table;
     `gradient_accumulation_steps` is refused, because Keras accumulates
-    gradients in dense buffers and would update every row.
+    gradients in dense buffers and would update every row;
+    `loss_scale_factor` fails in Keras 3.15 for any optimizer given a
+    row-sparse gradient (use the `"mixed_float16"` dtype policy, whose
+    `LossScaleOptimizer` works).
 
     On TensorFlow the sparse update works eagerly, in `tf.function`, with
     XLA (`jit_compile=True`), with mixed precision (inside Keras'
