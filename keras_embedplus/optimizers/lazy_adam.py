@@ -147,9 +147,6 @@ class LazyAdam(keras.optimizers.Adam):
         beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
         alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
 
-        # Every position of a row holds that row's whole gradient, so the
-        # new rows are equal wherever a row repeats and writing them (not
-        # adding them) is exact.
         m_var = self._momentums[index]
         m = row_sparse.gather_rows(m_var, indices)
         m = ops.add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
@@ -162,6 +159,9 @@ class LazyAdam(keras.optimizers.Adam):
             ),
         )
         rows = row_sparse.gather_rows(variable, indices)
+        # Outside XLA the indices are distinct. Under XLA every position of
+        # a row holds that row's whole gradient, so the new rows are equal
+        # wherever a row repeats. Either way writing them is exact.
         self.assign(m_var, row_sparse.rows_at(indices, m))
         self.assign(v_var, row_sparse.rows_at(indices, v))
         if self.amsgrad:

@@ -7,11 +7,13 @@ it on to the optimizer untouched. On the other backends gradients are always
 dense arrays and nothing here applies: `is_row_sparse` is `False` and
 TensorFlow is never imported.
 
-Repeated indices are combined into per-position totals: every position of a
-row holds the sum of all the row's slices. Only tensors shaped like the
-batch are used (never the list of distinct rows, whose length depends on
-the data), so the update also compiles with XLA, which
-`jit_compile="auto"` picks on GPUs.
+Repeated indices are combined into totals, the sum of all of a row's slices.
+In TensorFlow graphs and eagerly, each distinct row is read, updated and
+written once, and only the slices of rows that repeat (few, in a big table)
+are summed. XLA, which `jit_compile="auto"` picks on GPUs, cannot compile
+tensors whose length depends on the data (the list of distinct rows), so
+under XLA only tensors shaped like the batch are used: every position of a
+row holds that row's total.
 """
 
 import keras
@@ -29,14 +31,18 @@ def is_row_sparse(gradient):
 def row_totals(gradient):
     """Returns `(indices, totals)` for a row-sparse gradient.
 
-    `indices` are the gradient's indices, repeats kept; `totals[i]` is the
-    whole gradient of row `indices[i]`, i.e. the sum of every slice for
-    that row, so positions of the same row hold equal totals.
+    `totals[i]` is the whole gradient of row `indices[i]`, the sum of
+    every slice for that row. Outside XLA, `indices` are the distinct rows
+    of the gradient. Under XLA they are the gradient's indices, repeats
+    kept, and positions of the same row hold equal totals. Either way,
+    rows computed from the totals can be written with a scatter update.
     """
-    import tensorflow as tf
+    if _in_xla_context():
+        import tensorflow as tf
 
-    rows, sums = _row_sums(gradient)
-    return gradient.indices, tf.gather(sums, rows)
+        rows, sums = _row_sums(gradient)
+        return gradient.indices, tf.gather(sums, rows)
+    return _distinct_row_totals(gradient)
 
 
 def combine_duplicates(gradient):
@@ -75,12 +81,19 @@ def with_values(gradient, new_values):
 
 
 def gather_rows(variable, indices):
-    """Reads rows `indices` of a variable (no read of the whole table)."""
+    """Reads rows `indices` of a variable (no read of the whole table).
+
+    Outside XLA, `gather_nd` with one index per row reads the rows of a
+    variable about a quarter faster than `gather` on CPU (TensorFlow 2.21);
+    XLA compiles only `gather` from a variable.
+    """
     import tensorflow as tf
 
     if isinstance(variable, keras.Variable):
         variable = variable.value
-    return tf.gather(variable, indices)
+    if _in_xla_context():
+        return tf.gather(variable, indices)
+    return tf.gather_nd(variable, tf.expand_dims(indices, -1))
 
 
 def rows_at(indices, rows):
@@ -88,6 +101,44 @@ def rows_at(indices, rows):
     import tensorflow as tf
 
     return tf.IndexedSlices(rows, indices)
+
+
+def _distinct_row_totals(gradient):
+    """Returns `(rows, totals)`: the distinct rows, each with its total.
+
+    Most rows of a big table occur once in a batch and their total is their
+    only slice; only the slices of rows that repeat (few) are summed. One
+    stitch then writes each row's slice, or its sum where it repeats.
+    """
+    import tensorflow as tf
+
+    rows, numbers, counts = tf.unique_with_counts(gradient.indices)
+    repeats = tf.where(tf.gather(counts, numbers) > 1)
+    repeated, numbering = tf.unique(tf.gather_nd(numbers, repeats))
+    sums = tf.math.unsorted_segment_sum(
+        tf.gather_nd(gradient.values, repeats),
+        numbering,
+        num_segments=tf.shape(repeated)[0],
+    )
+    # Where an index is given twice, `dynamic_stitch` keeps the later data.
+    totals = tf.dynamic_stitch([numbers, repeated], [gradient.values, sums])
+    return rows, totals
+
+
+def _in_xla_context():
+    """Whether TensorFlow may be tracing a function compiled with XLA.
+
+    If TensorFlow moved the private module that tells, the answer is yes:
+    the batch-shaped path is correct everywhere, only slower.
+    """
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - TF moved its private module
+        return True
+    graph = tf.compat.v1.get_default_graph()
+    return control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
 def _row_sums(gradient):
