@@ -138,17 +138,15 @@ class LazyAdam(keras.optimizers.Adam):
 
     def _update_rows(self, gradient, variable, learning_rate):
         dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        indices, gradient = row_sparse.row_totals(gradient)
+        gradient = ops.cast(gradient, dtype)
         lr = ops.cast(learning_rate, dtype)
         step = ops.cast(self.iterations + 1, dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
         beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
         alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        for indices, totals in row_sparse.row_pieces(gradient):
-            totals = ops.cast(totals, dtype)
-            self._update_piece(variable, indices, totals, alpha, learning_rate)
 
-    def _update_piece(self, variable, indices, gradient, alpha, learning_rate):
-        index = self._get_variable_index(variable)
         m_var = self._momentums[index]
         m = row_sparse.gather_rows(m_var, indices)
         m = ops.add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))

@@ -18,9 +18,6 @@ row holds that row's total.
 
 import keras
 
-_ROWS_PER_PIECE = 2048
-_MAX_PIECES = 32
-
 
 def is_row_sparse(gradient):
     """Returns whether `gradient` is a TensorFlow `IndexedSlices`."""
@@ -31,43 +28,21 @@ def is_row_sparse(gradient):
     return isinstance(gradient, tf.IndexedSlices)
 
 
-def row_pieces(gradient):
-    """Returns a row-sparse gradient as a list of `(indices, totals)` pieces.
+def row_totals(gradient):
+    """Returns `(indices, totals)` for a row-sparse gradient.
 
     `totals[i]` is the whole gradient of row `indices[i]`, the sum of
-    every slice for that row. Outside XLA, the indices of all pieces
-    together are the distinct rows of the gradient. Under XLA there is one
-    piece, the gradient's indices with repeats kept, and positions of the
-    same row hold equal totals. Either way, rows computed from the totals
-    can be written with a scatter update.
-
-    A piece of about `_ROWS_PER_PIECE` rows, read from a table and its
-    moments, updated and written back, stays in a core's cache between
-    the read and the write: on CPU that is 5-10% faster than
-    updating all rows at once. The number of pieces is fixed when the
-    update is traced, from the static batch size (one piece when that is
-    unknown).
+    every slice for that row. Outside XLA, `indices` are the distinct rows
+    of the gradient. Under XLA they are the gradient's indices, repeats
+    kept, and positions of the same row hold equal totals. Either way,
+    rows computed from the totals can be written with a scatter update.
     """
-    import tensorflow as tf
-
     if _in_xla_context():
+        import tensorflow as tf
+
         rows, sums = _row_sums(gradient)
-        return [(gradient.indices, tf.gather(sums, rows))]
-    indices, totals = _distinct_row_totals(gradient)
-    size = gradient.indices.shape[0]
-    count = 1 if size is None else -(-size // _ROWS_PER_PIECE)
-    count = min(count, _MAX_PIECES)
-    if count <= 1:
-        return [(indices, totals)]
-    # The last pieces are short, or empty when many ids repeat.
-    length = -(-tf.shape(indices)[0] // count)
-    return [
-        (
-            indices[k * length : (k + 1) * length],
-            totals[k * length : (k + 1) * length],
-        )
-        for k in range(count)
-    ]
+        return gradient.indices, tf.gather(sums, rows)
+    return _distinct_row_totals(gradient)
 
 
 def combine_duplicates(gradient):
