@@ -195,6 +195,7 @@ def lazy_adam_reference(table, batches, targets, lr, steps, **options):
         ({"clipnorm": 0.01}, {"run_eagerly": True}),
         ({}, {"jit_compile": True}),
         ({"amsgrad": True, "weight_decay": 0.2}, {"jit_compile": True}),
+        ({"clipnorm": 0.01}, {"jit_compile": True}),
     ],
     ids=[
         "graph",
@@ -204,6 +205,7 @@ def lazy_adam_reference(table, batches, targets, lr, steps, **options):
         "eager-clipnorm",
         "xla",
         "xla-amsgrad-weight_decay",
+        "xla-clipnorm",
     ],
 )
 def test_repeated_ids_match_numpy_reference(options, compile):

