@@ -2,6 +2,8 @@
 
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.tools.embedding_history import EmbeddingHistory
+from keras_embedplus.tools.plots import plot_embeddings
 
 Embedding = LookupEmbedding
 
@@ -9,7 +11,9 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Embedding",
+    "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
+    "plot_embeddings",
     "__version__",
 ]
