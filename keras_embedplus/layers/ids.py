@@ -44,7 +44,7 @@ def is_integer_dtype(dtype):
 
 def id_error_message(layer, bad_id):
     return (
-        f"Layer '{layer.name}' ({type(layer).__name__}) received id "
+        f"Layer `{layer.name}` ({type(layer).__name__}) received id "
         f"{bad_id}, outside the vocabulary [0, {layer.input_dim}) "
         f"(input_dim={layer.input_dim}). Ids must be >= 0 and "
         f"< input_dim: enlarge `input_dim` or map unknown tokens to a "
@@ -86,10 +86,8 @@ def _check_ids_tensorflow(layer, ids):
             )
         return ids
     bad = tf.where(high >= layer.input_dim, high, low)
-    head, tail = id_error_message(layer, "\0").split("\0")
-    assertion = tf.debugging.Assert(
-        in_range, [head, bad, tail], summarize=1, name="check_ids"
-    )
+    message = tf.strings.format(id_error_message(layer, "{}"), bad)
+    assertion = tf.debugging.Assert(in_range, [message], name="check_ids")
     with tf.control_dependencies([assertion]):
         if isinstance(ids, tf.RaggedTensor):
             return ids.with_flat_values(tf.identity(ids.flat_values))
