@@ -4,8 +4,10 @@ import keras_embedplus
 
 PUBLIC_API = [
     "Embedding",
+    "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
+    "plot_embeddings",
     "__version__",
 ]
 

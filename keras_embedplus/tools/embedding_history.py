@@ -30,9 +30,6 @@ class EmbeddingHistory(keras.callbacks.Callback):
 
     Example:
 
-    >>> import keras
-    >>> import numpy as np
-    >>> import keras_embedplus
     >>> layer = keras_embedplus.Embedding(4, 2, input_length=3)
     >>> model = keras.Sequential([layer, keras.layers.Flatten(),
     ...                           keras.layers.Dense(1)])

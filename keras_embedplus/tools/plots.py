@@ -41,9 +41,8 @@ def plot_embeddings(layer_or_vectors, words, path, *, title=None):
 
     Example:
 
-    >>> import numpy as np
-    >>> import tempfile, pathlib
-    >>> import keras_embedplus
+    >>> import pathlib
+    >>> import tempfile
     >>> layer = keras_embedplus.Embedding(3, 2, input_length=1)
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "table.png"
     >>> keras_embedplus.plot_embeddings(layer, ["a", "b", "c"], out).name
