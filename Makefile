@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python examples/qa_embedding.py
+	$(BIN)/keras-embedplus demo --out demo_output
 
 lint: setup
 	$(BIN)/ruff check .
@@ -26,11 +26,14 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: setup lint
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: setup lint docs
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/layers.py
 
 clean:
-	rm -rf $(VENV) site build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) site build demo_output *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""The docs site: its code runs, its pictures exist, its API page is whole.
+
+The site itself is built by `make docs` (`mkdocs build --strict`), which
+`make test` runs first.
+"""
+
+import pathlib
+import re
+
+import pytest
+
+import keras_embedplus
+from tests.pictures import load_picture
+
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
+# Pages whose ```python blocks run top to bottom as one program.
+RUNNABLE_PAGES = ["index.md", "how-it-works.md", "migrating.md", "freezing.md"]
+# The demo writes these; docs/img holds the committed copies.
+DEMO_PICTURES = [
+    "one_hot_product.png",
+    "table_after.png",
+    "table_before.png",
+    "training_trajectories.png",
+]
+
+
+def python_blocks(page):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+
+
+@pytest.mark.parametrize("page", RUNNABLE_PAGES)
+def test_page_code_runs(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(page)
+    assert blocks, f"{page} has no python code"
+    namespace = {"__name__": f"docs/{page}"}
+    for number, block in enumerate(blocks, 1):
+        code = compile(block, f"docs/{page} (block {number})", "exec")
+        exec(code, namespace)
+
+
+def test_every_picture_the_pages_show_exists():
+    for page in DOCS.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+            load_picture(DOCS / target)
+    for name in DEMO_PICTURES:
+        load_picture(DOCS / "img" / name)
+
+
+def test_api_page_documents_every_public_name():
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: keras_embedplus\.(\w+)", text, re.M))
+    public = set(keras_embedplus.__all__) - {"__version__", "Embedding"}
+    assert public <= documented, f"missing from api.md: {public - documented}"
+    assert documented <= public, f"not public: {documented - public}"
