@@ -2,6 +2,7 @@
 
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
 from keras_embedplus.tools.embedding_history import EmbeddingHistory
 from keras_embedplus.tools.plots import plot_embeddings
 
@@ -14,6 +15,7 @@ __all__ = [
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
+    "PretrainedEmbedding",
     "plot_embeddings",
     "__version__",
 ]

@@ -7,6 +7,7 @@ PUBLIC_API = [
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
+    "PretrainedEmbedding",
     "plot_embeddings",
     "__version__",
 ]

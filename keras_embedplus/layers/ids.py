@@ -109,3 +109,20 @@ def _check_ids_concrete(layer, ids):
         bad = high if high >= layer.input_dim else int(values.min())
         raise ValueError(id_error_message(layer, bad))
     return ids
+
+
+def map_values(ids, rows, fn):
+    """Applies `fn(ids, rows)` to the values of dense, ragged or sparse ids.
+
+    `rows` is the lookup of `ids`; ragged ids give ragged rows (mapped on
+    their flat values) and sparse ids give the rows of their dense form, as
+    Keras' lookup does.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return rows.with_flat_values(fn(ids.flat_values, rows.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return fn(tf.sparse.to_dense(ids), rows)
+    return fn(ids, rows)
