@@ -20,6 +20,10 @@ EXPECTED_OUTPUT = {
         "Equal to table[[5, 1, 2, 3, 6]]: True",
         "rows bit-for-bit the same: [5, 6]",
     ],
+    "sentiment_trajectories.py": [
+        "snapshots: (61, 17, 2)",
+        "unseen moved 0.000",
+    ],
 }
 # The files each example must write into its output directory.
 EXPECTED_FILES = {
@@ -28,6 +32,10 @@ EXPECTED_FILES = {
         "table_after.png",
         "table_before.png",
         "training_trajectories.png",
+    ],
+    "sentiment_trajectories.py": [
+        "sentiment_table.png",
+        "sentiment_trajectories.png",
     ],
 }
 
