@@ -4,6 +4,9 @@ from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
 from keras_embedplus.tools.embedding_history import EmbeddingHistory
+from keras_embedplus.tools.export import export_projector
+from keras_embedplus.tools.export import save_vectors
+from keras_embedplus.tools.export import to_keyed_vectors
 from keras_embedplus.tools.plots import plot_embeddings
 
 Embedding = LookupEmbedding
@@ -16,6 +19,9 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "export_projector",
     "plot_embeddings",
+    "save_vectors",
+    "to_keyed_vectors",
     "__version__",
 ]

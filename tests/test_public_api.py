@@ -8,7 +8,10 @@ PUBLIC_API = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "export_projector",
     "plot_embeddings",
+    "save_vectors",
+    "to_keyed_vectors",
     "__version__",
 ]
 
