@@ -18,7 +18,8 @@ def load_picture(path, *, size=None):
         pixels = np.asarray(image.convert("RGB"))
     # A blank picture is one colour; a drawing has many, and ink that is
     # not the white background on a fair share of the pixels.
-    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    packed = pixels.astype("uint32") @ np.array([1 << 16, 1 << 8, 1], "uint32")
+    colours = np.unique(packed)
     assert len(colours) > 50, f"{path} looks blank ({len(colours)} colours)"
     ink = (pixels < 200).any(axis=-1).mean()
     assert ink > 0.01, f"{path} looks blank ({ink:.2%} drawn)"
