@@ -55,3 +55,21 @@ def test_api_page_documents_every_public_name():
     public = set(keras_embedplus.__all__) - {"__version__", "Embedding"}
     assert public <= documented, f"missing from api.md: {public - documented}"
     assert documented <= public, f"not public: {documented - public}"
+
+
+def test_keras_example_sections_become_indented_examples():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "griffe_keras_style", DOCS / "griffe_keras_style.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "One line.\n\nExample:\n\n>>> x = 1\n>>> x\n1\n\nReturns:\n    X."
+    assert module.keras_examples(text) == (
+        "One line.\n\nExamples:\n    >>> x = 1\n    >>> x\n    1\n\n"
+        "Returns:\n    X."
+    )
+    # Sections already in Google style are left alone.
+    google = "Examples:\n    >>> x = 1"
+    assert module.keras_examples(google) == google
