@@ -1,4 +1,10 @@
-"""The `keras-embedplus` command, run as a real subprocess."""
+"""The `keras-embedplus` command.
+
+The main paths run it as a user does, as a real subprocess (`run_cli`).
+Each subprocess spends seconds importing TensorFlow, so the cheap variants
+(help texts, argument checks) call the same `main` in this process
+(`call_cli`).
+"""
 
 import os
 import pathlib
@@ -9,6 +15,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
+from keras_embedplus.tools import cli
 from tests.pictures import load_picture
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -40,6 +47,16 @@ def run_cli(*args, cwd=None):
     )
 
 
+def call_cli(capsys, *args):
+    """Runs the command's `main` in this process, like `run_cli`."""
+    try:
+        code = cli.main([str(arg) for arg in args])
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 def assert_user_error(done, *fragments):
     """A one-line error on stderr, exit status 1, no traceback."""
     assert done.returncode == 1, done.stderr
@@ -57,14 +74,14 @@ def test_help_lists_every_subcommand():
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
-def test_each_subcommand_has_help(name):
-    done = run_cli(name, "--help")
+def test_each_subcommand_has_help(name, capsys):
+    done = call_cli(capsys, name, "--help")
     assert done.returncode == 0
     assert f"usage: keras-embedplus {name}" in done.stdout
 
 
-def test_no_subcommand_or_an_unknown_one_is_a_usage_error():
-    assert run_cli().returncode == 2
+def test_no_subcommand_or_an_unknown_one_is_a_usage_error(capsys):
+    assert call_cli(capsys).returncode == 2
     done = run_cli("frobnicate")
     assert done.returncode == 2
     assert "invalid choice: 'frobnicate'" in done.stderr
@@ -72,11 +89,11 @@ def test_no_subcommand_or_an_unknown_one_is_a_usage_error():
 
 @pytest.mark.slow
 def test_demo_prints_the_walkthrough_and_writes_pictures(tmp_path):
-    done = run_cli("demo", "--out", tmp_path / "pics", "--epochs", "3")
+    done = run_cli("demo", "--epochs", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "model.output_shape = (None, 5, 2)" in done.stdout
     assert "rows bit-for-bit the same: [5, 6]" in done.stdout
-    pictures = sorted((tmp_path / "pics").iterdir())
+    pictures = sorted((tmp_path / "demo_output").iterdir())
     assert [path.name for path in pictures] == [
         "one_hot_product.png",
         "table_after.png",
@@ -87,15 +104,10 @@ def test_demo_prints_the_walkthrough_and_writes_pictures(tmp_path):
         load_picture(path)
 
 
-def test_demo_default_output_directory(tmp_path):
-    done = run_cli("demo", "--epochs", "1", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "demo_output" / "table_after.png").is_file()
-
-
-def test_demo_refuses_zero_epochs():
+def test_demo_refuses_zero_epochs(capsys):
     assert_user_error(
-        run_cli("demo", "--epochs", "0"), "demo: error: --epochs must be"
+        call_cli(capsys, "demo", "--epochs", "0"),
+        "keras-embedplus demo: error: --epochs must be at least 1, got 0",
     )
 
 
@@ -152,25 +164,54 @@ def test_inspect_reads_binary_word2vec(word2vec_binary_file):
     assert "'new_york'" in done.stdout
 
 
-def test_coverage_names_the_missing_words(glove_file, tmp_path):
+def test_inspect_lists_the_quirks(tmp_path, capsys):
+    path = tmp_path / "quirky.txt"
+    path.write_text(
+        "3 2\nthe 0.1 0.2\nnew york 0.3 0.4\n\nthe 0.5 0.6\n",
+        encoding="utf-8",
+    )
+    done = call_cli(capsys, "inspect", path)
+    assert done.returncode == 0, done.stderr
+    quirks = done.stdout.split("quirks:")[1].splitlines()
+    assert [line.strip() for line in quirks] == [
+        "1 repeated words, the first kept (e.g. 'the')",
+        "1 words containing spaces (e.g. 'new york')",
+        "1 blank lines skipped",
+    ]
+
+
+def test_coverage_names_the_missing_words(glove_file, tmp_path, capsys):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("king\nQueen\n\nparis\nzebra\nunicorn\n")
     done = run_cli("coverage", glove_file, "--vocab", vocab)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    # king as written, Queen via "queen"; paris has no lowercase source.
-    assert "2 of 5 words (40.0%)" in out
-    assert "Missing words (3):" in out
-    assert out.splitlines()[-3:] == ["  paris", "  zebra", "  unicorn"]
-    done = run_cli("coverage", glove_file, "--vocab", vocab, "--missing", "1")
-    assert "  paris\n  ... and 2 more" in done.stdout
-    strict = run_cli(
-        "coverage", glove_file, "--vocab", vocab, "--no-lowercase-fallback"
+    # king as written; Queen and paris through the case fallback.
+    assert "3 of 5 words (60.0%)" in out
+    assert out.splitlines()[-3:] == [
+        "Missing words (2):",
+        "  zebra",
+        "  unicorn",
+    ]
+    done = call_cli(
+        capsys, "coverage", glove_file, "--vocab", vocab, "--missing", "1"
+    )
+    assert done.stdout.endswith(
+        "  zebra\n  ... and 1 more (--missing 0 lists them all)\n"
+    )
+    strict = call_cli(
+        capsys,
+        "coverage",
+        glove_file,
+        "--vocab",
+        vocab,
+        "--no-lowercase-fallback",
     )
     assert "1 of 5 words (20.0%)" in strict.stdout
+    assert "Missing words (4):" in strict.stdout
 
 
-def test_coverage_refuses_a_repeated_word(glove_file, tmp_path):
+def test_coverage_refuses_a_bad_vocabulary_file(glove_file, tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("king\nqueen\nking\n")
     assert_user_error(
@@ -179,14 +220,35 @@ def test_coverage_refuses_a_repeated_word(glove_file, tmp_path):
     )
 
 
+def test_coverage_names_a_missing_or_empty_vocabulary(
+    glove_file, tmp_path, capsys
+):
+    missing = tmp_path / "nope.txt"
+    assert_user_error(
+        call_cli(capsys, "coverage", glove_file, "--vocab", missing),
+        f"{missing}: No such file or directory",
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert_user_error(
+        call_cli(capsys, "coverage", glove_file, "--vocab", empty),
+        f"{empty} holds no words",
+    )
+
+
 @pytest.mark.parametrize("out_format", ["cache", "word2vec", "glove"])
 def test_convert_writes_a_file_that_reads_back(
-    glove_file, tmp_path, out_format
+    glove_file, tmp_path, out_format, capsys
 ):
     from keras_embedplus.vectors.read import load_vectors
 
     out = tmp_path / f"converted.{out_format}"
-    done = run_cli("convert", glove_file, out, "--format", out_format)
+    if out_format == "cache":  # the default, as a user runs it
+        done = run_cli("convert", glove_file, out)
+    else:
+        done = call_cli(
+            capsys, "convert", glove_file, out, "--format", out_format
+        )
     assert done.returncode == 0, done.stderr
     assert f"wrote 7 vectors of dimension 3 to {out}" in done.stdout
     vectors = load_vectors(out)
@@ -202,9 +264,11 @@ def test_convert_binary_is_read_by_gensim(glove_file, tmp_path):
     np.testing.assert_array_equal(vectors["queen"], VECTORS[2])
 
 
-def test_convert_refuses_to_overwrite_its_input(glove_file):
+def test_convert_refuses_to_overwrite_its_input(glove_file, capsys):
     assert_user_error(
-        run_cli("convert", glove_file, glove_file, "--format", "glove"),
+        call_cli(
+            capsys, "convert", glove_file, glove_file, "--format", "glove"
+        ),
         "OUT is PATH",
     )
 
@@ -229,24 +293,31 @@ def test_neighbors_of_an_unknown_word(glove_file):
     )
 
 
-def test_neighbors_needs_a_positive_k(glove_file):
+def test_neighbors_needs_a_positive_k(glove_file, capsys):
     assert_user_error(
-        run_cli("neighbors", glove_file, "king", "-k", "0"),
+        call_cli(capsys, "neighbors", glove_file, "king", "-k", "0"),
         "-k must be at least 1",
     )
 
 
-@pytest.mark.parametrize(
-    "command", [["inspect"], ["neighbors", "x"], ["convert", "out.txt"]]
-)
-def test_a_missing_file_is_named(command, tmp_path):
+def test_a_missing_file_is_named(tmp_path, capsys):
     missing = tmp_path / "nope.txt"
-    args = [command[0], missing, *command[1:]]
-    assert_user_error(run_cli(*args, cwd=tmp_path), str(missing))
+    assert_user_error(run_cli("inspect", missing), f"inspect: error: {missing}")
+    for command in [["neighbors", missing, "x"], ["convert", missing, "o"]]:
+        assert_user_error(
+            call_cli(capsys, *command), f"{command[0]}: error: {missing}"
+        )
 
 
-def test_a_malformed_file_is_named_with_its_line(tmp_path):
+def test_a_malformed_file_is_named_with_its_line(tmp_path, capsys):
     path = tmp_path / "broken.txt"
     path.write_text("the 0.1 0.2 0.3\nking 0.1 0.2\nqueen 0.1 0.2 0.3\n")
     done = run_cli("inspect", path)
-    assert_user_error(done, str(path), "line 2")
+    assert_user_error(done, f"inspect: error: {path}, line 2: has 2 values")
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\xff\xfe not vectors")
+    assert_user_error(
+        call_cli(capsys, "inspect", garbage),
+        f"{garbage}, line 1: cannot tell the format",
+        "--input-format",
+    )

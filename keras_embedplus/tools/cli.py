@@ -374,16 +374,37 @@ def _read(args):
 def _quirks(report):
     quirks = []
     if report.duplicates:
-        quirks.append(f"{report.duplicates:,} repeated words")
+        quirks.append(
+            f"{report.duplicates:,} repeated words, the first kept "
+            f"(e.g. {_examples(report.duplicate_examples)})"
+        )
     if report.tokens_with_spaces:
-        quirks.append(f"{report.tokens_with_spaces:,} tokens with spaces")
+        quirks.append(
+            f"{report.tokens_with_spaces:,} words containing spaces "
+            f"(e.g. {_examples(report.tokens_with_spaces_examples)})"
+        )
+    if report.header_mismatch:
+        quirks.append(
+            f"the header declares {report.header_count:,} rows, "
+            f"the file holds {report.rows:,}"
+        )
+    if report.lines_skipped:
+        quirks.append(f"{report.lines_skipped:,} blank lines skipped")
     return quirks
+
+
+def _examples(words):
+    return ", ".join(map(repr, words))
 
 
 def _describe(error):
     if isinstance(error, OSError) and error.filename and error.strerror:
-        return f"{error.strerror}: {error.filename}"
-    return str(error)
+        return f"{error.filename}: {error.strerror}"
+    message = str(error)
+    if "format=" in message:
+        # The reader speaks Python; say the command line's name too.
+        message += " (on the command line: --input-format FORMAT)"
+    return message
 
 
 def _same_file(first, second):
