@@ -20,6 +20,10 @@ EXPECTED_OUTPUT = {
         "Equal to table[[5, 1, 2, 3, 6]]: True",
         "rows bit-for-bit the same: [5, 6]",
     ],
+    "export_trained_vectors.py": [
+        "15 words of dimension 4",
+        "most similar to 'good': ",
+    ],
     "sentiment_trajectories.py": [
         "snapshots: (61, 17, 2)",
         "unseen moved 0.000",
@@ -32,6 +36,11 @@ EXPECTED_FILES = {
         "table_after.png",
         "table_before.png",
         "training_trajectories.png",
+    ],
+    "export_trained_vectors.py": [
+        "trained_vectors.txt",
+        "projector/vectors.tsv",
+        "projector/metadata.tsv",
     ],
     "sentiment_trajectories.py": [
         "sentiment_table.png",

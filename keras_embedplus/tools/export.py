@@ -128,8 +128,9 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
         layer: A built embedding layer.
         vocabulary: A list of tokens, a dict token -> row, or a
             `TextVectorization`/`StringLookup` layer.
-        path: String or path-like. The file to write; a `.gz` or `.bz2`
-            suffix compresses it.
+        path: String or path-like. The file to write (missing parent
+            directories are created); a `.gz` or `.bz2` suffix compresses
+            it.
         format: String, default `"word2vec"`. `"word2vec"` (text with a
             `"<count> <dim>"` header), `"word2vec-binary"` or `"glove"`
             (text, no header).
@@ -152,8 +153,11 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
     """
     from keras_embedplus.vectors.write import write_vectors
 
-    write_vectors(to_keyed_vectors(layer, vocabulary), path, format=format)
-    return pathlib.Path(path)
+    vectors = to_keyed_vectors(layer, vocabulary)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_vectors(vectors, path, format=format)
+    return path
 
 
 def export_projector(layer, vocabulary, directory):
