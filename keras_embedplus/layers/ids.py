@@ -44,7 +44,7 @@ def is_integer_dtype(dtype):
 
 def id_error_message(layer, bad_id):
     return (
-        f"Layer '{layer.name}' ({type(layer).__name__}) received id "
+        f"Layer `{layer.name}` ({type(layer).__name__}) received id "
         f"{bad_id}, outside the vocabulary [0, {layer.input_dim}) "
         f"(input_dim={layer.input_dim}). Ids must be >= 0 and "
         f"< input_dim: enlarge `input_dim` or map unknown tokens to a "
@@ -86,10 +86,8 @@ def _check_ids_tensorflow(layer, ids):
             )
         return ids
     bad = tf.where(high >= layer.input_dim, high, low)
-    head, tail = id_error_message(layer, "\0").split("\0")
-    assertion = tf.debugging.Assert(
-        in_range, [head, bad, tail], summarize=1, name="check_ids"
-    )
+    message = tf.strings.format(id_error_message(layer, "{}"), bad)
+    assertion = tf.debugging.Assert(in_range, [message], name="check_ids")
     with tf.control_dependencies([assertion]):
         if isinstance(ids, tf.RaggedTensor):
             return ids.with_flat_values(tf.identity(ids.flat_values))
@@ -111,3 +109,20 @@ def _check_ids_concrete(layer, ids):
         bad = high if high >= layer.input_dim else int(values.min())
         raise ValueError(id_error_message(layer, bad))
     return ids
+
+
+def map_values(ids, rows, fn):
+    """Applies `fn(ids, rows)` to the values of dense, ragged or sparse ids.
+
+    `rows` is the lookup of `ids`; ragged ids give ragged rows (mapped on
+    their flat values) and sparse ids give the rows of their dense form, as
+    Keras' lookup does.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return rows.with_flat_values(fn(ids.flat_values, rows.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return fn(tf.sparse.to_dense(ids), rows)
+    return fn(ids, rows)

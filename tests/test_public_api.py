@@ -1,0 +1,22 @@
+"""The public surface is a decision: changing it means changing this list."""
+
+import keras_embedplus
+
+PUBLIC_API = [
+    "Embedding",
+    "LookupEmbedding",
+    "OneHotDense",
+    "PretrainedEmbedding",
+    "__version__",
+]
+
+
+def test_public_api_is_locked():
+    assert sorted(keras_embedplus.__all__) == sorted(PUBLIC_API)
+
+
+def test_every_public_name_exists_and_is_documented():
+    for name in keras_embedplus.__all__:
+        member = getattr(keras_embedplus, name)
+        if name != "__version__":
+            assert member.__doc__, f"{name} has no docstring"
