@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from keras_embedplus.vectors import vocabulary as vocabulary_lib
 from keras_embedplus.vectors.align import align_vectors
 from keras_embedplus.vectors.coverage import Coverage
 
@@ -173,6 +174,21 @@ def test_string_lookup_oov_rows_get_distinct_random_vectors(vectors):
     layer = keras.layers.StringLookup(vocabulary=["cat"], num_oov_indices=3)
     matrix, _ = align_vectors(vectors, layer, seed=0)
     assert len(np.unique(matrix[:3], axis=0)) == 3
+
+
+def test_vocabulary_rows_pass_through(vectors):
+    layer = keras.layers.StringLookup(vocabulary=["cat"], mask_token="")
+    rows = vocabulary_lib.vocabulary_rows(layer)
+    assert rows.tokens == ("", "[UNK]", "cat")
+    assert list(rows.kinds) == [
+        vocabulary_lib.PADDING,
+        vocabulary_lib.OOV,
+        vocabulary_lib.WORD,
+    ]
+    assert vocabulary_lib.vocabulary_rows(rows) is rows
+    from_rows, _ = align_vectors(vectors, rows, seed=0)
+    from_layer, _ = align_vectors(vectors, layer, seed=0)
+    np.testing.assert_array_equal(from_rows, from_layer)
 
 
 def test_object_whose_get_vocabulary_marks_nothing(vectors):

@@ -63,7 +63,8 @@ def vocabulary_rows(vocabulary, *, mask_token="", oov_token="[UNK]"):
 
     Args:
         vocabulary: A list/tuple/1-D array of tokens, a dict token -> row
-            index, or an object with `get_vocabulary()`.
+            index, an object with `get_vocabulary()`, or a `VocabularyRows`
+            (returned as is).
         mask_token: String or `None`. For lists, dicts and objects whose
             `get_vocabulary()` does not mark special tokens: the token of
             padding rows.
@@ -78,6 +79,8 @@ def vocabulary_rows(vocabulary, *, mask_token="", oov_token="[UNK]"):
         ValueError: for an empty vocabulary, a repeated word, or a dict
             with a bad or repeated index.
     """
+    if isinstance(vocabulary, VocabularyRows):
+        return vocabulary
     if hasattr(vocabulary, "get_vocabulary"):
         return _layer_rows(vocabulary, mask_token, oov_token)
     if isinstance(vocabulary, collections.abc.Mapping):
