@@ -12,6 +12,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from keras_embedplus.vectors import float_text
 from keras_embedplus.vectors import write as write_lib
 from keras_embedplus.vectors.write import write_projector
 from keras_embedplus.vectors.write import write_vectors
@@ -115,6 +116,7 @@ def test_float64_vectors_keep_their_precision_in_text(tmp_path):
 
 def test_many_rows_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(write_lib, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(write_lib, "_CHUNK_VALUES", 20)
     vectors = sample_vectors(count=30, dim=3)
     for format in write_lib.FORMATS:
         write_vectors(vectors, tmp_path / format, format)
@@ -290,3 +292,80 @@ def test_projector_without_labels(tmp_path):
 def test_projector_errors(tmp_path, vectors, metadata, message):
     with pytest.raises(ValueError, match=message):
         write_projector(vectors, tmp_path, metadata=metadata)
+
+
+def formatted(values):
+    values = np.asarray(values, dtype=np.float32)
+    text = float_text.format_float32(values)
+    return text.view(f"S{float_text.WIDTH}").reshape(values.shape)
+
+
+def assert_reads_back(values):
+    """Text -> float64 -> float32 (Python's float) and straight to float32."""
+    values = np.asarray(values, dtype=np.float32)
+    text = formatted(values)
+    for parsed in (
+        text.astype(np.float64).astype(np.float32),
+        text.astype(np.float32),
+        np.array([np.float32(float(t)) for t in text.tolist()]),
+    ):
+        same = parsed.view(np.uint32) == values.view(np.uint32)
+        assert np.all(same | np.isnan(values)), values[~same]
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.1, b"0.1"),
+        (3.0, b"3.0"),
+        (-0.0, b"-0.0"),
+        (0.0, b"0.0"),
+        (-0.00012, b"-0.00012"),
+        (1234.5, b"1234.5"),
+        (1 / 3, b"0.33333334"),
+        (123456789.0, b"123456790.0"),
+        (999999940.0, b"999999940.0"),
+        (1e-5, b"1e-05"),  # outside [1e-4, 1e9): numpy's form
+        (1e9, b"1e+09"),
+        (-3.4028235e38, b"-3.4028235e+38"),
+        (np.nan, b"nan"),
+        (-np.inf, b"-inf"),
+    ],
+)
+def test_float_text(value, text):
+    assert formatted([value])[0] == text
+    assert_reads_back([value])
+
+
+def test_float_text_random_bit_patterns():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2**32, size=300_000, dtype=np.uint64)
+    assert_reads_back(bits.astype(np.uint32).view(np.float32))
+
+
+def test_float_text_around_every_power_of_ten():
+    powers = np.float32(10.0) ** np.arange(-45, 39, dtype=np.float32)
+    below, above = [powers], [powers]
+    for _ in range(3):
+        below.append(np.nextafter(below[-1], np.float32(0)))
+        above.append(np.nextafter(above[-1], np.float32(np.inf)))
+    values = np.concatenate(below + above)
+    assert_reads_back(np.concatenate([values, -values]))
+
+
+def test_float_text_falls_back_to_numpy_if_a_check_fails(monkeypatch):
+    def never_exact(*args):
+        exact, mantissa = original(*args)
+        return np.zeros_like(exact), mantissa
+
+    original = float_text._round
+    monkeypatch.setattr(float_text, "_round", never_exact)
+    values = np.float32([0.1, -2.5, 123456789.0, 7.0])
+    assert formatted(values)[2] == b"1.2345679e+08"  # not 123456790.0
+    assert list(formatted(values)) == list(values.astype("S16"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.float32, st.integers(1, 50), elements=st.floats(width=32)))
+def test_float_text_reads_back(values):
+    assert_reads_back(values)

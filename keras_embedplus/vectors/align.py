@@ -219,19 +219,21 @@ def _find_rows(vectors, rows, lowercase_fallback):
         else:
             source[row] = index
     if other_case:
-        by_case = _index_by_lowercase(key_to_index)
+        by_case = _index_by_lowercase(vectors.index_to_key)
         for row in other_case:
             source[row] = by_case.get(rows.tokens[row].lower(), -1)
     return source, int(np.count_nonzero(source[unresolved] >= 0))
 
 
-def _index_by_lowercase(key_to_index):
+def _index_by_lowercase(index_to_key):
     """Lowercased key -> index of the first key with that lowercase form."""
-    by_case = {}
-    for key, index in key_to_index.items():
-        if isinstance(key, str):
-            by_case.setdefault(key.lower(), index)
-    return by_case
+    try:
+        lowered = list(map(str.lower, index_to_key))
+    except TypeError:  # non-string keys, such as integer document tags
+        lowered = [k.lower() if isinstance(k, str) else k for k in index_to_key]
+    # Built from the end, so that the first key of each form is kept.
+    indices = range(len(lowered) - 1, -1, -1)
+    return dict(zip(reversed(lowered), indices, strict=True))
 
 
 def _fill_oov(matrix, oov_rows, missing, vectors, rows, oov, seed):

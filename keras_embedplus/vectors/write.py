@@ -1,9 +1,10 @@
 """Writing vectors: word2vec text and binary, GloVe text, the projector.
 
-The text formats hold each value in the shortest decimal form that reads
-back to the same float (numpy's float-to-string conversion, done for a
-whole chunk of rows at once), so a file written here and read by gensim
-or `load_vectors` gives the very same vectors. Lines are assembled in
+The text formats hold each value in a short decimal form that reads back
+to the same float (see `float_text`; numpy's float-to-string conversion
+for float sizes other than 32 bits), formatted for a whole chunk of rows
+at once, so a file written here and read by gensim or `load_vectors`
+gives the very same vectors. Lines are assembled in
 fixed-width byte buffers padded with NUL bytes, which are then removed in
 one pass; tokens can therefore never contain NUL.
 
@@ -28,9 +29,13 @@ import re
 
 import numpy as np
 
+from keras_embedplus.vectors import float_text
+
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 
-# Rows formatted per step: bounds the memory of the text buffers.
+# Values formatted per step (text formats) and rows per step (binary):
+# small enough for the text buffers to stay in cache.
+_CHUNK_VALUES = 1 << 16
 _CHUNK_ROWS = 8192
 # Line breaks of any convention (Unicode's too), NUL and the other ASCII
 # whitespace that splitting readers cut at.
@@ -50,7 +55,7 @@ def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
     with a `"<count> <dim>"` header line), `"word2vec-binary"` (the same
     header, then each token, a space and `dim` little-endian float32
     values, as the word2vec C tool writes) and `"glove"` (text without a
-    header). Text values are written in the shortest form that reads back
+    header). Text values are written in a short form that reads back
     exactly. A path ending in `.gz` or `.bz2` is compressed.
 
     Tokens the format cannot hold raise an error naming the token and its
@@ -268,28 +273,35 @@ def _write_binary(file, tokens, table):
 
 
 def _write_text(file, table, prefixes, separator):
-    """Writes rows of `prefix values...` with the shortest exact floats.
+    """Writes rows of `prefix values...` with short exact floats.
 
-    Each chunk of values is converted to fixed-width byte strings in one
-    numpy call, laid out with the prefixes and separators in a NUL-padded
-    buffer, and written once its NUL bytes are removed.
+    Each chunk of values becomes fixed-width, NUL-padded text in one
+    vectorized step (`float_text` for float32, numpy's conversion for other
+    float sizes), is laid out with the prefixes and separators in a byte
+    buffer, and is written once its NUL bytes are removed.
     """
-    # Longest shortest-repr of each float size: "-1.1754944e-38" fits 16
-    # bytes, "-2.2250738585072014e-308" 24.
-    width = {2: 16, 4: 16, 8: 24}.get(table.dtype.itemsize, 48)
     rows, dim = table.shape
-    for start in range(0, rows, _CHUNK_ROWS):
-        values = table[start : start + _CHUNK_ROWS]
+    step = max(1, _CHUNK_VALUES // dim)
+    for start in range(0, rows, step):
+        values = table[start : start + step]
         count = len(values)
-        text = values.astype(f"S{width}").view(np.uint8)
-        cells = np.zeros((count, dim, width + 1), dtype=np.uint8)
-        cells[:, :, :width] = text.reshape(count, dim, width)
+        if values.dtype == np.float32:
+            text = float_text.format_float32(values)
+        else:
+            # Longest shortest-repr: "-2.2250738585072014e-308", 24 bytes.
+            width = 24 if values.dtype.itemsize <= 8 else 48
+            text = values.astype(f"S{width}").view(np.uint8)
+            text = text.reshape(count, dim, width)
+        width = text.shape[-1]
+        cells = np.empty((count, dim, width + 1), dtype=np.uint8)
+        cells[:, :, :width] = text
         cells[:, :, width] = separator[0]
         cells[:, -1, width] = ord("\n")
+        cells = cells.reshape(count, -1)
         if prefixes is not None:
             chunk_prefixes = np.array(prefixes[start : start + count])
             prefix = chunk_prefixes.view(np.uint8).reshape(count, -1)
-            cells = np.concatenate([prefix, cells.reshape(count, -1)], 1)
+            cells = np.concatenate([prefix, cells], 1)
         file.write(cells.tobytes().replace(b"\x00", b""))
 
 
