@@ -1,5 +1,6 @@
 """Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
 
+from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
@@ -14,4 +15,5 @@ __all__ = [
     "OneHotDense",
     "PretrainedEmbedding",
     "__version__",
+    "optimizers",
 ]
