@@ -305,7 +305,7 @@ def _fill_subwords(matrix, missing, vectors, rows):
         step = max(1, _SUBWORD_BUDGET // (count * table.shape[1]))
         for start in range(0, len(words), step):
             chunk = words[start : start + step]
-            hashes = np.array([hashes for _, hashes in chunk])
-            sums = table[hashes].sum(axis=1)
+            ngrams = np.array([word_hashes for _, word_hashes in chunk])
+            sums = table[ngrams].sum(axis=1)
             matrix[[row for row, _ in chunk]] = sums / table.dtype.type(count)
     return sum(len(words) for words in by_count.values())
