@@ -305,3 +305,22 @@ def test_invalid_arguments(kwargs, match):
 def test_weights_with_the_wrong_shape_are_refused():
     with pytest.raises(ValueError, match="shape"):
         LookupEmbedding(5, 2, weights=np.zeros((4, 2)))
+
+
+@requires_tensorflow
+@pytest.mark.parametrize(
+    "layer_cls", [LookupEmbedding, keras_embedplus.OneHotDense]
+)
+def test_xla_cannot_raise_so_bad_rows_turn_nan(layer_cls):
+    model = keras.Sequential(
+        [keras.Input((3,), dtype="int32"), layer_cls(5, 2, weights=TABLE)]
+    )
+    model.compile("sgd", "mse", jit_compile=True)
+    good = model.predict(np.array([[0, 4, 2]]), verbose=0)
+    np.testing.assert_array_equal(good[0], TABLE[[0, 4, 2]])
+    # XLA drops assertions and would clamp id 7 to row 4: NaN instead.
+    output = model.predict(np.array([[1, 7, -1]]), verbose=0)
+    np.testing.assert_array_equal(output[0, 0], TABLE[1])
+    assert np.isnan(output[0, 1:]).all()
+    loss = model.evaluate(np.array([[1, 7, 2]]), np.zeros((1, 3, 2)), verbose=0)
+    assert np.isnan(loss)

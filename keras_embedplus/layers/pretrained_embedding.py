@@ -197,10 +197,11 @@ class PretrainedEmbedding(LookupEmbedding):
 
     def call(self, inputs):
         ids = self._checked_ids(inputs)
-        outputs = ops.take(self.embeddings, ids, axis=0)
+        table = self.embeddings if self.lora_enabled else self._embeddings
+        outputs = ids_lib.gather_rows(table, ids)
         if self.trainable_oov:
             outputs = ids_lib.map_values(ids, outputs, self._with_oov_rows)
-        return ops.cast(outputs, self.compute_dtype)
+        return self._guarded(ids, ops.cast(outputs, self.compute_dtype))
 
     def get_config(self):
         config = super().get_config()
