@@ -42,6 +42,28 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
         exec(code, namespace)
 
 
+def test_command_line_page_shows_real_output(tmp_path, monkeypatch, capsys):
+    from keras_embedplus.tools import cli
+
+    monkeypatch.chdir(tmp_path)
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    sessions = re.findall(r"^```text\n(\$ .*?)^```", text, re.M | re.S)
+    commands = 0
+    for session in sessions:
+        for block in re.split(r"^\$ ", session, flags=re.M)[1:]:
+            command, *shown = block.rstrip("\n").split("\n")
+            words = command.split()
+            if words[0] == "cat":
+                (tmp_path / words[1]).write_text("\n".join(shown) + "\n")
+                continue
+            assert words[0] == "keras-embedplus"
+            cli.main(words[1:])
+            out, err = capsys.readouterr()
+            assert (out + err).rstrip("\n").split("\n") == shown, command
+            commands += 1
+    assert commands >= 5
+
+
 def test_every_picture_the_pages_show_exists():
     for page in DOCS.glob("*.md"):
         text = page.read_text(encoding="utf-8")
