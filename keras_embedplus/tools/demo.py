@@ -147,8 +147,7 @@ def run_walkthrough(out_dir, *, epochs=20):
         title="A lookup is a one-hot vector times the table",
     )
 
-    result = _train(lookup, words, phrase_ids, out_dir, epochs, pictures)
-    return result
+    return _train(lookup, words, phrase_ids, out_dir, epochs, pictures)
 
 
 def format_table(table, words, *, ids=None):
