@@ -2,6 +2,7 @@
 
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.vectors.read import load_vectors
 
 Embedding = LookupEmbedding
 
@@ -11,5 +12,6 @@ __all__ = [
     "Embedding",
     "LookupEmbedding",
     "OneHotDense",
+    "load_vectors",
     "__version__",
 ]
