@@ -8,24 +8,24 @@ gives, so casting it to float32 yields the same bits as gensim's
 `np.float32(text)`.
 
 How a plain field (an optional sign, digits, at most one ".") is parsed:
-the 16 bytes that end at the field's end are gathered as two little-endian
-64-bit words; bytes before the field start are masked off; the digits are
-combined 8 at a time with the classic SIMD-within-a-register multiply and
-shift steps, the "." counting as a 0 digit. That integer `P` and the number
-`k` of digits after the point give the digit string `M` as an exact integer
-below 2**53, and `M / 10**k` is one correctly rounded division of two exact
-doubles. Fields with an exponent ("1.5e-05") reuse the same code for the
-mantissa and the exponent and finish with `M * 10**(e - k)`, exact when
-`|e - k| <= 22`. Everything else (longer fields, "nan", "1_000", more than
-15 significant digits) goes through numpy's string-to-float conversion,
-which is Python's `float`.
+the 8 bytes that end at the field's end are gathered as a little-endian
+64-bit word (16 bytes, two words, for the rarer fields of 9 to 16 bytes);
+bytes before the field start are masked off; the digits are combined with
+the classic SIMD-within-a-register multiply and shift steps, the "."
+counting as a 0 digit. That integer `P` and the number `k` of digits after
+the point give the digit string `M` as an exact integer below 2**53, and
+`M / 10**k` is one correctly rounded division of two exact doubles. Fields
+with an exponent ("1.5e-05") reuse the same code for the mantissa and the
+exponent and finish with `M * 10**(e - k)`, exact when `|e - k| <= 22`.
+Everything else (longer fields, "nan", "1_000", more than 15 significant
+digits) goes through numpy's string-to-float conversion, which is Python's
+`float`.
 """
 
 import numpy as np
 
-_WIDTH = 16
 # Fields parsed per pass: the scratch arrays stay in the CPU caches.
-_BATCH = 1 << 15
+_BATCH = 1 << 14
 _U64 = np.uint64
 _LOW7 = _U64(0x7F7F7F7F7F7F7F7F)
 _HIGH = _U64(0x8080808080808080)
@@ -36,176 +36,203 @@ _ONE = _U64(1)
 _SEVEN = _U64(7)
 _FF = _U64(0xFF)
 _MAX_EXACT = _U64(2**53)
+# Two-digit pairs sit in bytes 0, 2, 4, 6; these combine them to 8 digits.
+_PAIRS = _U64(0x000000FF000000FF)
+_EARLY_PAIRS = _U64(100 + (1_000_000 << 32))
+_LATE_PAIRS = _U64(1 + (10_000 << 32))
+_LONGEST = 16  # Bytes of the longest field read by the fast paths.
+# Fewer fields than this left over are cheaper to convert one by one.
+_FEW = 256
 
 
-def _valid_masks():
-    """Byte masks of the last `n` bytes of a 16-byte window, n = 0..16."""
-    masks = np.zeros((_WIDTH + 1, 2), dtype=np.uint64)
-    for n in range(_WIDTH + 1):
+def _valid_masks(words):
+    """Byte masks of the last `n` bytes of a window of `words` words."""
+    width = 8 * words
+    masks = np.zeros((width + 1, words), dtype=np.uint64)
+    for n in range(width + 1):
         bits = 0
-        for column in range(_WIDTH - n, _WIDTH):
+        for column in range(width - n, width):
             bits |= 0xFF << (8 * column)
-        masks[n] = (bits & (2**64 - 1), bits >> 64)
+        for i in range(words):
+            masks[n, i] = (bits >> (64 * i)) & (2**64 - 1)
     return masks
 
 
 def _scale_tables():
-    """Divisors indexed by `k + 17 * negative`, with k = 16 for no point.
+    """Divisors indexed by `point + 17 * negative`.
 
-    For a field whose digit string, the point read as a 0, is the integer
-    `P` with `k` digits after the point: `ip = floor(P / first)`,
-    `M = P - second * ip` and `value = M / third`.
+    `point` is 0 for a field without a point and `k + 1` for one with `k`
+    digits after it. With `P` the field's digits read as one integer (the
+    point as a 0 digit): `M = P - second * floor(P / first)` is the digit
+    string without the point, and `value = M / third`.
     """
-    first = np.empty(2 * (_WIDTH + 1))
+    first = np.empty(2 * (_LONGEST + 1))
     second = np.empty_like(first)
     third = np.empty_like(first)
     for negative in (0, 1):
-        for k in range(_WIDTH + 1):
-            i = k + (_WIDTH + 1) * negative
-            if k < _WIDTH:
-                first[i] = 10.0 ** (k + 1)
-                second[i] = 9 * 10.0**k
-                third[i] = 10.0**k
-            else:
-                first[i], second[i], third[i] = np.inf, 0.0, 1.0
-            if negative:
-                third[i] = -third[i]
+        sign = -1.0 if negative else 1.0
+        i = (_LONGEST + 1) * negative
+        first[i], second[i], third[i] = np.inf, 0.0, sign
+        for k in range(_LONGEST):
+            i = k + 1 + (_LONGEST + 1) * negative
+            first[i] = 10.0 ** (k + 1)
+            second[i] = 9 * 10.0**k
+            third[i] = sign * 10.0**k
     return first, second, third
 
 
-_MASKS = _valid_masks()
+_MASKS = {1: _valid_masks(1), 2: _valid_masks(2)}
 _FIRST, _SECOND, _THIRD = _scale_tables()
 _POW10 = 10.0 ** np.arange(23)
 
 
-def windows(buf):
-    """A view of `buf` with one 16-byte record starting at every offset."""
-    return np.ndarray(
-        shape=(len(buf) - _WIDTH + 1,),
-        dtype=f"V{_WIDTH}",
-        buffer=buf,
-        strides=(1,),
-    )
+class _Fields:
+    """A buffer, its fields' bounds and reusable scratch arrays."""
+
+    def __init__(self, buf, starts, ends):
+        self.buf = buf
+        self.starts = starts
+        self.ends = ends
+        size = 2 * min(len(starts), _BATCH)
+        self.valid = np.empty(size, dtype=np.uint64)
+        self.scratch = np.empty(size, dtype=np.uint64)
+        # The non-digits, then the points (one bitwise_count for both).
+        self.marks = np.empty(2 * size, dtype=np.uint64)
+        self.counts = np.empty(2 * size, dtype=np.uint8)
+        self.above = np.empty(size, dtype=np.uint8)
+        self.whole = np.empty(size // 2, dtype=np.uint64)
+        self.windows = {
+            words: np.ndarray(
+                shape=(len(buf) - 8 * words + 1,),
+                dtype=f"V{8 * words}",
+                buffer=buf,
+                strides=(1,),
+            )
+            for words in (1, 2)
+        }
 
 
-class _Work:
-    """Scratch arrays reused from batch to batch (no allocation per op)."""
+def _digits(fields, starts, ends, words):
+    """Parses plain decimals into (P, point, negative, ok) arrays.
 
-    def __init__(self, size):
-        self.pairs = [np.empty((size, 2), dtype=np.uint64) for _ in range(4)]
-        self.counts = np.empty((size, 2), dtype=np.uint8)
-        self.whole = np.empty(size, dtype=np.uint64)
-
-
-def _digits(buf, view, starts, ends, work):
-    """Parses plain decimals into (P, k, negative, has_point, ok) arrays.
-
-    `P` is the field's digits read as one integer, its point as a 0 digit,
-    and `k` the number of digits after the point.
+    `P` is the field's digits read as one integer, its point as a 0 digit;
+    `point` is 0 without a point, else 1 + the number of digits after it.
     """
     m = len(starts)
-    valid, other, dots, scratch = (a[:m] for a in work.pairs)
+    width = 8 * words
+    valid = fields.valid[: m * words].reshape(m, words)
+    scratch = fields.scratch[: m * words].reshape(m, words)
+    marks = fields.marks[: 2 * m * words].reshape(2, m, words)
+    other, dots = marks
     length = ends - starts
-    words = view[ends - _WIDTH].view(np.uint64).reshape(m, 2)
-    np.take(_MASKS, np.clip(length, 0, _WIDTH), axis=0, out=valid)
-    words ^= _ZEROS  # Digits become the bytes 0..9.
+    window = fields.windows[words][ends - width]
+    window = window.view(np.uint64).reshape(m, words)
+    np.take(_MASKS[words], np.minimum(length, width), axis=0, out=valid)
+    window ^= _ZEROS  # Digits become the bytes 0..9.
     # The high bit of every byte in the field that is not a digit...
-    np.bitwise_and(words, _LOW7, out=other)
+    np.bitwise_and(window, _LOW7, out=other)
     other += _TEN_UP
-    other |= words
+    other |= window
     other &= _HIGH
     other &= valid
     # ... and of every "." byte.
-    np.bitwise_xor(words, _DOT, out=dots)
-    np.bitwise_and(dots, _LOW7, out=scratch)
-    scratch += _LOW7
-    scratch |= dots
-    np.invert(scratch, out=dots)
+    np.bitwise_xor(window, _DOT, out=scratch)
+    np.bitwise_and(scratch, _LOW7, out=dots)
+    dots += _LOW7
+    dots |= scratch
+    np.invert(dots, out=dots)
     dots &= _HIGH
     dots &= valid
-    # Keep the digits only, then combine them pairwise: 2, 4, 8 digits.
+    # Keep the digits only, then combine them: pairs, then 8 digits.
     np.right_shift(other, _SEVEN, out=scratch)
     scratch *= _FF
     np.invert(scratch, out=scratch)
     scratch &= valid
-    words &= scratch
-    for narrow, wide, scale, bits in (
-        (np.uint16, np.uint16, 10, 8),
-        (np.uint32, np.uint32, 100, 16),
-        (np.uint64, np.uint64, 10000, 32),
-    ):
-        w = words.view(narrow)
-        t = scratch.view(wide)
-        np.right_shift(w, wide(bits), out=t)
-        w &= wide((1 << bits) - 1)
-        w *= wide(scale)
-        w += t
-    whole = work.whole[:m]
-    np.multiply(words[:, 0], _U64(100_000_000), out=whole)
-    whole += words[:, 1]
-    # Bits from the point up, per half: 8 * (digits after it) + 1.
+    window &= scratch
+    np.right_shift(window, _U64(8), out=scratch)
+    window *= _U64(10)
+    window += scratch
+    np.right_shift(window, _U64(16), out=scratch)
+    scratch &= _PAIRS
+    scratch *= _LATE_PAIRS
+    window &= _PAIRS
+    window *= _EARLY_PAIRS
+    window += scratch
+    window >>= _U64(32)
+    if words == 1:
+        whole = window[:, 0]
+    else:
+        whole = fields.whole[:m]
+        np.multiply(window[:, 0], _U64(100_000_000), out=whole)
+        whole += window[:, 1]
+    counts = fields.counts[: 2 * m * words].reshape(2, m, words)
+    np.bitwise_count(marks, out=counts)
+    n_other, n_dots = counts[:, :, 0]
+    if words == 2:
+        n_other = n_other + counts[0, :, 1]
+        n_dots = n_dots + counts[1, :, 1]
+    # Bits from the point up in its word: 8 * (digits after it) + 1; a
+    # point in the first of two words also has the 64 bits of the second.
     np.subtract(dots, _ONE, out=scratch)
     np.invert(scratch, out=scratch)
-    above = np.bitwise_count(scratch, out=work.counts[:m])
-    has_point = (above[:, 0] | above[:, 1]) != 0
-    k = np.where(
-        above[:, 0] != 0,
-        (above[:, 0].astype(np.intp) + 63) >> 3,
-        above[:, 1] >> 3,
-    )
-    first = buf[starts]
+    above = fields.above[: m * words].reshape(m, words)
+    np.bitwise_count(scratch, out=above)
+    point = above[:, -1] + np.uint8(7)
+    if words == 2:
+        point += above[:, 0]
+        point += (above[:, 0] != 0).view(np.uint8) << np.uint8(6)
+    point >>= np.uint8(3)
+    first = fields.buf[starts]
     negative = first == 45
-    signed = negative | (first == 43)
-    n_dots = np.bitwise_count(dots, out=work.counts[:m])
-    n_dots = n_dots[:, 0] + n_dots[:, 1]
-    n_other = np.bitwise_count(other, out=work.counts[:m])
-    n_other = n_other[:, 0] + n_other[:, 1]
-    ok = length <= _WIDTH
+    ok = length <= width
     ok &= n_dots <= 1
-    ok &= n_other == n_dots + signed
+    ok &= n_other == n_dots + (negative | (first == 43))
     ok &= length > n_other
-    ok &= whole < _MAX_EXACT
-    return whole, k, negative, has_point, ok
+    if words == 2:
+        ok &= whole < _MAX_EXACT
+    return whole, point, negative, ok
 
 
-def _plain(buf, view, starts, ends, work):
-    whole, k, negative, has_point, ok = _digits(buf, view, starts, ends, work)
-    index = np.where(has_point, k, _WIDTH)
-    index += (_WIDTH + 1) * negative
+def _plain(fields, starts, ends, words):
+    whole, point, negative, ok = _digits(fields, starts, ends, words)
+    index = negative.view(np.uint8) * np.uint8(_LONGEST + 1)
+    index += point
     value = whole.astype(np.float64)
-    integer_part = value / _FIRST[index]
+    integer_part = value / _FIRST.take(index)
     np.floor(integer_part, out=integer_part)
-    integer_part *= _SECOND[index]
+    integer_part *= _SECOND.take(index)
     value -= integer_part
-    value /= _THIRD[index]
+    value /= _THIRD.take(index)
     return value, ok
 
 
-def _mantissa(buf, view, starts, ends, work):
+def _mantissa(fields, starts, ends):
     """Exact digit string `M` (as float64), digits after the point, sign."""
-    whole, k, negative, has_point, ok = _digits(buf, view, starts, ends, work)
-    k = np.where(has_point, k, 0)
+    whole, point, negative, ok = _digits(fields, starts, ends, 2)
+    has_point = point > 0
+    k = np.maximum(point.astype(np.intp) - 1, 0)
     value = whole.astype(np.float64)
     integer_part = np.floor(value / (_POW10[k] * 10)) * has_point
     value -= integer_part * (9 * _POW10[k])
     return value, k, negative, ok
 
 
-def _with_exponent(buf, view, starts, ends, work):
+def _with_exponent(fields, starts, ends):
     """Values of fields "<decimal>e<integer>"; ok is False for the rest."""
     values = np.zeros(len(starts))
     ok = np.zeros(len(starts), dtype=bool)
     length = ends - starts
-    window = view[ends - _WIDTH].view(np.uint8).reshape(-1, _WIDTH)
-    inside = np.arange(_WIDTH) >= (_WIDTH - length)[:, None]
+    window = fields.windows[2][ends - _LONGEST]
+    window = window.view(np.uint8).reshape(-1, _LONGEST)
+    inside = np.arange(_LONGEST) >= (_LONGEST - length)[:, None]
     is_mark = ((window | 0x20) == ord("e")) & inside
     column = is_mark.argmax(axis=1)
-    mark = ends - _WIDTH + column
+    mark = ends - _LONGEST + column
     has_mark = is_mark[np.arange(len(starts)), column] & (mark > starts)
     which = np.flatnonzero(has_mark)
     mark = mark[which]
-    digits, k, negative, good = _mantissa(buf, view, starts[which], mark, work)
-    power, power_ok = _plain(buf, view, mark + 1, ends[which], work)
+    digits, k, negative, good = _mantissa(fields, starts[which], mark)
+    power, power_ok = _plain(fields, mark + 1, ends[which], 1)
     power_ok &= (power == np.round(power)) & (np.abs(power) < 400)
     shift = np.where(power_ok, power, 0).astype(np.intp) - k
     good &= power_ok & (np.abs(shift) <= 22)
@@ -215,6 +242,19 @@ def _with_exponent(buf, view, starts, ends, work):
     values[which] = np.where(negative, -result, result)
     ok[which] = good
     return values, ok
+
+
+def _in_batches(parse, fields, which, values, ok, *args):
+    """Runs `parse` on the fields `which` (a slice or indices), in batches."""
+    starts = fields.starts[which]
+    ends = fields.ends[which]
+    indices = np.arange(len(fields.starts))[which]
+    for i in range(0, len(starts), _BATCH):
+        batch = slice(i, i + _BATCH)
+        found, found_ok = parse(fields, starts[batch], ends[batch], *args)
+        where = indices[batch][found_ok]
+        values[where] = found[found_ok]
+        ok[where] = True
 
 
 def parse_fields(buf, starts, ends, texts_of):
@@ -233,30 +273,24 @@ def parse_fields(buf, starts, ends, texts_of):
         with `first_bad_number`.
     """
     shape = starts.shape
-    starts = starts.ravel()
-    ends = ends.ravel()
-    view = windows(buf)
-    values = np.empty(len(starts))
-    ok = np.empty(len(starts), dtype=bool)
-    work = _Work(min(len(starts), _BATCH))
-    for i in range(0, len(starts), _BATCH):
+    fields = _Fields(buf, starts.ravel(), ends.ravel())
+    values = np.empty(len(fields.starts))
+    ok = np.empty(len(fields.starts), dtype=bool)
+    for i in range(0, len(values), _BATCH):
         batch = slice(i, i + _BATCH)
         values[batch], ok[batch] = _plain(
-            buf, view, starts[batch], ends[batch], work
+            fields, fields.starts[batch], fields.ends[batch], 1
         )
-    if ok.all():
-        return values.reshape(shape)
-    rest = np.flatnonzero(~ok)
-    for i in range(0, len(rest), _BATCH):
-        batch = rest[i : i + _BATCH]
-        more, more_ok = _with_exponent(
-            buf, view, starts[batch], ends[batch], work
-        )
-        values[batch[more_ok]] = more[more_ok]
-        ok[batch[more_ok]] = True
-    rest = np.flatnonzero(~ok)
-    if len(rest):
-        values[rest] = to_float64(texts_of(rest))
+    if not ok.all():
+        rest = np.flatnonzero(~ok)
+        long = rest[fields.ends[rest] - fields.starts[rest] > 8]
+        _in_batches(_plain, fields, long, values, ok, 2)
+        rest = np.flatnonzero(~ok)
+        if len(rest) > _FEW:
+            _in_batches(_with_exponent, fields, rest, values, ok)
+            rest = np.flatnonzero(~ok)
+        if len(rest):
+            values[rest] = to_float64(texts_of(rest))
     return values.reshape(shape)
 
 

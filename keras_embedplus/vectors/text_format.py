@@ -21,7 +21,7 @@ from keras_embedplus.vectors import float_fields
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.rows import RowSink
 
-BLOCK = 1 << 20
+BLOCK = 1 << 18
 BOM = b"\xef\xbb\xbf"
 # float_fields reads the 16 bytes that end at each field's end.
 _PAD = 16
@@ -324,6 +324,8 @@ class _TextReader:
         except VectorFileError:
             raise
         except ValueError:
+            if "texts" not in fallback:
+                raise
             bad = float_fields.first_bad_number(fallback["texts"])
             flat = fallback["flat"][bad]
             raise VectorFileError(
