@@ -387,3 +387,14 @@ def test_written_vectors_read_back_equal(tmp_path_factory, rows, style, header):
     np.testing.assert_array_equal(
         kv.vectors.view(np.uint32), expected.view(np.uint32)
     )
+
+
+def test_more_rows_than_the_first_block_suggests(tmp_path):
+    # Long first lines make the row estimate short: the matrix must grow.
+    lines = [f"{'x' * 3000}{i} {i} {-i}" for i in range(100)]
+    lines += [f"w{i} {i}.5 -{i}" for i in range(6000)]
+    path = write_text(tmp_path / "growing.txt", lines)
+    kv, report = read(path)
+    assert len(kv) == report.rows == 6100
+    np.testing.assert_array_equal(kv["w5999"], [5999.5, -5999])
+    np.testing.assert_array_equal(kv[f"{'x' * 3000}99"], [99, -99])

@@ -55,7 +55,7 @@ def read_binary(
     count, dim = header
     report.header_count = count
     record_size = 4 * dim
-    capacity = count if size is None else min(count, size // record_size + 1)
+    capacity = count if size is None else min(count, size // record_size) + 1
     sink = RowSink(
         dim, report, vocabulary=vocabulary, limit=limit, capacity=capacity
     )

@@ -33,7 +33,6 @@ class RowSink:
         if limit is not None:
             capacity = min(capacity, limit)
         self.storage = _Storage(max(capacity, 1), dim)
-        self.matrix = self.storage.array
         self.keys = []
         self.index = {}
 
@@ -65,11 +64,11 @@ class RowSink:
         """Stores the rows of the words last kept by `select`."""
         end = len(self.keys)
         start = end - len(values)
-        if end > len(self.matrix):
-            self.matrix = self.storage.grow(max(end, 2 * len(self.matrix)))
+        if end > len(self.storage.array):
+            self.storage.grow(max(end, 2 * len(self.storage.array)))
         # Values beyond float32 become inf, as in gensim's np.float32(text).
         with np.errstate(over="ignore"):
-            self.matrix[start:end] = values
+            self.storage.array[start:end] = values
 
     def finish(self):
         """The `KeyedVectors` of the kept rows, first of repeated words."""
@@ -87,13 +86,14 @@ class RowSink:
             dropped[keep] = False
             for i in np.flatnonzero(dropped):
                 self.report.add_duplicate(keys[i])
+            matrix = self.storage.array
             for start in range(0, len(keep), _COMPACT_ROWS):
                 rows = keep[start : start + _COMPACT_ROWS]
                 # Rows only move up: a block never overwrites later sources.
-                self.matrix[start : start + len(rows)] = self.matrix[rows]
+                matrix[start : start + len(rows)] = matrix[rows]
+            matrix = None
             keys = [keys[i] for i in keep.tolist()]
             count = len(keys)
-        self.matrix = None
         vectors = self.storage.shrink(count)
         self.report.kept = count
         self.report.dim = self.dim
@@ -121,6 +121,7 @@ class _Storage:
         return np.frombuffer(self.map, dtype=np.float32).reshape(-1, self.dim)
 
     def grow(self, rows):
+        """Makes room for `rows` rows; callers hold no view of the array."""
         if self.map is None:
             grown = np.empty((rows, self.dim), dtype=np.float32)
             grown[: len(self.array)] = self.array
@@ -129,7 +130,6 @@ class _Storage:
             self.array = None  # A map with views cannot be resized.
             self.map.resize(rows * 4 * self.dim)
             self.array = self._view()
-        return self.array
 
     def shrink(self, rows):
         """The first `rows` rows, without copying them."""

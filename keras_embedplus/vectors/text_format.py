@@ -184,10 +184,13 @@ class _TextReader:
                 )
             self.dim_source = "the count on most of the first lines"
         self.dim = dim
+        # Rows expected, from the first block's line length; the matrix
+        # grows (in place on Linux) if the guess was short.
+        lines = text.count(b"\n") + 1
         if self.size:
-            capacity = self.size // (2 * dim) + 1
+            capacity = int(1.1 * self.size * lines / len(text)) + 1024
         else:
-            capacity = self.report.header_count or 1 << 16
+            capacity = max(self.report.header_count or 0, 1 << 16)
         self.sink = RowSink(
             dim,
             self.report,
