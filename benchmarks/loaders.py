@@ -232,6 +232,8 @@ def main():
     )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1 or args.rows < 1:
+        parser.error("--repeat and --rows must be positive")
     if args.child:
         _child(*args.child)
         return

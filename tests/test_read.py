@@ -113,6 +113,19 @@ def test_truncated_binary_names_the_record(tmp_path):
     assert "truncated" in str(info.value)
 
 
+def test_binary_undecodable_word_names_the_record(tmp_path):
+    vectors = np.ones((3, 2), dtype=np.float32)
+    path = write_binary(tmp_path / "v.bin", ["a", "b", "c"], vectors)
+    data = Path(path).read_bytes().replace(b"b ", b"\xff ", 1)
+    Path(path).write_bytes(data)
+    with pytest.raises(VectorFileError) as info:
+        read_vectors(path)
+    assert f"{path}, record 2 (byte 14): " in str(info.value)
+    assert "encoding=" in str(info.value)
+    kv, _ = read_vectors(path, encoding="latin-1")
+    assert kv.index_to_key == ["a", "\xff", "c"]
+
+
 def test_binary_header_that_lies(tmp_path):
     words, vectors = random_vectors(10, 4)
     path = write_binary(tmp_path / "v.bin", words, vectors)
