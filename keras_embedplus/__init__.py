@@ -1,7 +1,9 @@
 """Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
 
+from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
 from keras_embedplus.vectors.read import load_vectors
 
 Embedding = LookupEmbedding
@@ -12,6 +14,8 @@ __all__ = [
     "Embedding",
     "LookupEmbedding",
     "OneHotDense",
-    "load_vectors",
+    "PretrainedEmbedding",
     "__version__",
+    "load_vectors",
+    "optimizers",
 ]

@@ -147,8 +147,16 @@ def test_fasttext_bin_keeps_subword_vectors(tmp_path):
     assert kv["cats"].shape == (8,)  # From its subwords.
     np.testing.assert_allclose(kv["cat"], model.wv["cat"], rtol=1e-6)
     assert report.kept == len(model.wv)
-    with pytest.raises(ValueError, match="subword table is needed whole"):
-        read_vectors(path, vocabulary=["cat"])
+    # A vocabulary shrinks the whole-word table; the n-grams stay.
+    kv, report = read_vectors(path, vocabulary=["cat", "dog", "unicorn"])
+    assert isinstance(kv, FastTextKeyedVectors)
+    assert kv.index_to_key == sorted(["cat", "dog"], key=model.wv.get_index)
+    np.testing.assert_allclose(kv["cat"], model.wv["cat"], rtol=1e-6)
+    np.testing.assert_allclose(kv["cats"], model.wv["cats"], rtol=1e-6)
+    assert kv["food"].shape == (8,)  # Now unseen: from its n-grams.
+    assert (report.rows, report.kept) == (len(model.wv), 2)
+    kv, _ = read_vectors(path, limit=3)
+    assert kv.index_to_key == model.wv.index_to_key[:3]
 
 
 def test_gensim_pickle_needs_allow_pickle(tmp_path, reference):

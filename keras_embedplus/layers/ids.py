@@ -11,10 +11,14 @@ gives the same error on every device.
 
 On TensorFlow the check is in the graph: it runs eagerly, inside
 `tf.function`, `model.fit` and `model.predict`, and raises
-`tf.errors.InvalidArgumentError`. On other backends it runs wherever the ids
-are concrete values (eager JAX, PyTorch) and raises the same message as a
-`ValueError`; under `jax.jit` the ids are abstract and cannot be checked, and
-JAX's gather then fills out-of-range rows with NaN.
+`tf.errors.InvalidArgumentError`. XLA (`jit_compile=True`) drops assertions
+and clamps out-of-range gathers to the last row, so there the rows of bad
+ids are set to NaN instead: the loss turns NaN rather than silently wrong
+(`keras.callbacks.TerminateOnNaN` stops training). On other backends the
+check runs wherever the ids are concrete values (eager JAX, PyTorch) and
+raises the same message as a `ValueError`; under `jax.jit` the ids are
+abstract and cannot be checked, and JAX's gather fills out-of-range rows
+with NaN, as under XLA.
 """
 
 import keras
@@ -44,7 +48,7 @@ def is_integer_dtype(dtype):
 
 def id_error_message(layer, bad_id):
     return (
-        f"Layer '{layer.name}' ({type(layer).__name__}) received id "
+        f"Layer `{layer.name}` ({type(layer).__name__}) received id "
         f"{bad_id}, outside the vocabulary [0, {layer.input_dim}) "
         f"(input_dim={layer.input_dim}). Ids must be >= 0 and "
         f"< input_dim: enlarge `input_dim` or map unknown tokens to a "
@@ -73,6 +77,8 @@ def _check_ids_tensorflow(layer, ids):
         values = ids.values
     else:
         values = ids
+    if _in_xla_context():
+        return ids  # no assertion compiles: `guard_rows` marks bad rows.
     values = tf.reshape(values, [-1])
     # Empty input: nothing to check (reduce_min of nothing is +inf).
     low = tf.reduce_min(tf.concat([values, tf.zeros([1], values.dtype)], 0))
@@ -86,10 +92,8 @@ def _check_ids_tensorflow(layer, ids):
             )
         return ids
     bad = tf.where(high >= layer.input_dim, high, low)
-    head, tail = id_error_message(layer, "\0").split("\0")
-    assertion = tf.debugging.Assert(
-        in_range, [head, bad, tail], summarize=1, name="check_ids"
-    )
+    message = tf.strings.format(id_error_message(layer, "{}"), bad)
+    assertion = tf.debugging.Assert(in_range, [message], name="check_ids")
     with tf.control_dependencies([assertion]):
         if isinstance(ids, tf.RaggedTensor):
             return ids.with_flat_values(tf.identity(ids.flat_values))
@@ -98,6 +102,55 @@ def _check_ids_tensorflow(layer, ids):
                 ids.indices, tf.identity(ids.values), ids.dense_shape
             )
         return tf.identity(ids)
+
+
+def guard_rows(layer, ids, rows):
+    """Returns `rows` with NaN where an id is out of range, under XLA only.
+
+    Everywhere else `check_ids` has already raised for such ids, and this
+    returns `rows` untouched at no cost.
+    """
+    if keras.backend.backend() != "tensorflow" or not _in_xla_context():
+        return rows
+
+    def poison(flat_ids, flat_rows):
+        in_range = ops.logical_and(
+            ops.greater_equal(flat_ids, 0),
+            ops.less(flat_ids, layer.input_dim),
+        )
+        nan = ops.cast(float("nan"), flat_rows.dtype)
+        return ops.where(ops.expand_dims(in_range, -1), flat_rows, nan)
+
+    return map_values(ids, rows, poison)
+
+
+def gather_rows(table, ids):
+    """Returns `take(table, ids, axis=0)`, without copying a TF variable.
+
+    On TensorFlow, `ops.take` reads the whole variable into a tensor, and
+    the optimizer's next in-place update must then copy the whole table;
+    gathering straight from the variable reads only the looked-up rows.
+    """
+    if keras.backend.backend() == "tensorflow" and isinstance(
+        table, keras.Variable
+    ):
+        import tensorflow as tf
+
+        if isinstance(ids, tf.Tensor):
+            return tf.gather(table.value, ids)
+    return ops.take(table, ids, axis=0)
+
+
+def _in_xla_context():
+    """Whether TensorFlow is tracing a `jit_compile=True` function."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - TF moved its private module
+        return False
+    graph = tf.compat.v1.get_default_graph()
+    return control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
 def _check_ids_concrete(layer, ids):
@@ -111,3 +164,20 @@ def _check_ids_concrete(layer, ids):
         bad = high if high >= layer.input_dim else int(values.min())
         raise ValueError(id_error_message(layer, bad))
     return ids
+
+
+def map_values(ids, rows, fn):
+    """Applies `fn(ids, rows)` to the values of dense, ragged or sparse ids.
+
+    `rows` is the lookup of `ids`; ragged ids give ragged rows (mapped on
+    their flat values) and sparse ids give the rows of their dense form, as
+    Keras' lookup does.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return rows.with_flat_values(fn(ids.flat_values, rows.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return fn(tf.sparse.to_dense(ids), rows)
+    return fn(ids, rows)

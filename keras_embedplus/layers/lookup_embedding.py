@@ -111,7 +111,10 @@ class LookupEmbedding(keras.layers.Embedding):
             self.build((None, input_length))
 
     def call(self, inputs):
-        return super().call(self._checked_ids(inputs))
+        ids = self._checked_ids(inputs)
+        table = self.embeddings if self.lora_enabled else self._embeddings
+        rows = ops.cast(ids_lib.gather_rows(table, ids), self.compute_dtype)
+        return self._guarded(ids, rows)
 
     def get_config(self):
         config = super().get_config()
@@ -125,10 +128,12 @@ class LookupEmbedding(keras.layers.Embedding):
         super().quantize(mode, type_check=False, config=config)
 
     def _int8_call(self, inputs, training=None):
-        return super()._int8_call(self._checked_ids(inputs), training)
+        ids = self._checked_ids(inputs)
+        return self._guarded(ids, super()._int8_call(ids, training))
 
     def _int4_call(self, inputs, training=None):
-        return super()._int4_call(self._checked_ids(inputs), training)
+        ids = self._checked_ids(inputs)
+        return self._guarded(ids, super()._int4_call(ids, training))
 
     def _checked_ids(self, inputs):
         if not ids_lib.is_integer_dtype(inputs.dtype):
@@ -136,3 +141,8 @@ class LookupEmbedding(keras.layers.Embedding):
         if self.check_ids:
             inputs = ids_lib.check_ids(self, inputs)
         return inputs
+
+    def _guarded(self, ids, rows):
+        if self.check_ids:
+            return ids_lib.guard_rows(self, ids, rows)
+        return rows

@@ -72,10 +72,9 @@ class OneHotDense(LookupEmbedding):
         kernel = ops.cast(self.embeddings, self.compute_dtype)
         if self._takes_probabilities(inputs):
             return ops.matmul(ops.cast(inputs, self.compute_dtype), kernel)
-        one_hot = ops.one_hot(
-            self._checked_ids(inputs), self.input_dim, dtype=self.compute_dtype
-        )
-        return ops.matmul(one_hot, kernel)
+        ids = self._checked_ids(inputs)
+        one_hot = ops.one_hot(ids, self.input_dim, dtype=self.compute_dtype)
+        return self._guarded(ids, ops.matmul(one_hot, kernel))
 
     def compute_mask(self, inputs, mask=None):
         if self._takes_probabilities(inputs):

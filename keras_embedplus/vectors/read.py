@@ -216,26 +216,18 @@ def _load_gensim(path, allow_pickle):
 
 
 def _load_fasttext(path, wanted, limit, encoding, report):
-    if wanted is not None or limit is not None:
-        raise ValueError(_NO_SUBSET)
     from gensim.models.fasttext import load_facebook_vectors
 
     kv = load_facebook_vectors(path, encoding=encoding)
-    report.rows = report.kept = len(kv)
-    report.dim = kv.vector_size
-    return kv
-
-
-_NO_SUBSET = (
-    "`vocabulary` and `limit` do not apply to fastText vectors with "
-    "subwords: the subword table is needed whole so that unseen words get "
-    "vectors. Load the .vec file to select rows, or align the full vectors "
-    "to your vocabulary."
-)
+    return _subset(kv, wanted, limit, report)
 
 
 def _subset(kv, wanted, limit, report):
-    """The first `limit` vectors of `kv` whose words are `wanted`."""
+    """The first `limit` vectors of `kv` whose words are `wanted`.
+
+    fastText vectors keep their whole subword table, so that the words
+    left out still get vectors from their character n-grams.
+    """
     from gensim.models.fasttext import FastTextKeyedVectors
 
     keys = kv.index_to_key
@@ -245,15 +237,36 @@ def _subset(kv, wanted, limit, report):
     if wanted is None and count == len(keys):
         report.kept = count
         return kv
-    if isinstance(kv, FastTextKeyedVectors):
-        raise ValueError(_NO_SUBSET)
     if wanted is None:
-        kv = make_keyed_vectors(keys[:count], kv.vectors[:count])
+        rows = slice(0, count)  # A view: a memory-mapped cache stays so.
     else:
         rows = [i for i in range(count) if keys[i] in wanted]
-        kv = make_keyed_vectors([keys[i] for i in rows], kv.vectors[rows])
+    if isinstance(kv, FastTextKeyedVectors):
+        kv = _subset_fasttext(kv, rows)
+    else:
+        kv = make_keyed_vectors(_take(keys, rows), kv.vectors[rows])
     report.kept = len(kv)
     return kv
+
+
+def _subset_fasttext(kv, rows):
+    """`kv` (fastText) with only the whole words `rows`, n-grams intact."""
+    kv.index_to_key = _take(kv.index_to_key, rows)
+    kv.key_to_index = {key: i for i, key in enumerate(kv.index_to_key)}
+    kv.vectors = kv.vectors[rows]
+    kv.vectors_vocab = kv.vectors_vocab[rows]
+    if kv.buckets_word is not None:
+        kv.buckets_word = _take(kv.buckets_word, rows)
+    kv.expandos = {name: values[rows] for name, values in kv.expandos.items()}
+    kv.next_index = len(kv.index_to_key)
+    kv.norms = None
+    return kv
+
+
+def _take(items, rows):
+    if isinstance(rows, slice):
+        return list(items[rows])
+    return [items[i] for i in rows]
 
 
 def _check_arguments(format, vocabulary, limit, encoding, progress):
