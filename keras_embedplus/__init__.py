@@ -9,6 +9,7 @@ from keras_embedplus.tools.export import export_projector
 from keras_embedplus.tools.export import save_vectors
 from keras_embedplus.tools.export import to_keyed_vectors
 from keras_embedplus.tools.plots import plot_embeddings
+from keras_embedplus.vectors.read import load_vectors
 
 Embedding = LookupEmbedding
 
@@ -21,6 +22,7 @@ __all__ = [
     "OneHotDense",
     "PretrainedEmbedding",
     "export_projector",
+    "load_vectors",
     "plot_embeddings",
     "save_vectors",
     "to_keyed_vectors",

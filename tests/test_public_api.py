@@ -9,6 +9,7 @@ PUBLIC_API = [
     "OneHotDense",
     "PretrainedEmbedding",
     "export_projector",
+    "load_vectors",
     "plot_embeddings",
     "save_vectors",
     "to_keyed_vectors",
