@@ -66,6 +66,7 @@ def assert_user_error(done, *fragments):
         assert fragment in done.stderr
 
 
+@pytest.mark.slow
 def test_help_lists_every_subcommand():
     done = run_cli("--help")
     assert done.returncode == 0
@@ -80,6 +81,7 @@ def test_each_subcommand_has_help(name, capsys):
     assert f"usage: keras-embedplus {name}" in done.stdout
 
 
+@pytest.mark.slow
 def test_no_subcommand_or_an_unknown_one_is_a_usage_error(capsys):
     assert call_cli(capsys).returncode == 2
     done = run_cli("frobnicate")
@@ -87,6 +89,7 @@ def test_no_subcommand_or_an_unknown_one_is_a_usage_error(capsys):
     assert "invalid choice: 'frobnicate'" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_demo_prints_the_walkthrough_and_writes_pictures(tmp_path):
     done = run_cli("demo", "--epochs", "2", cwd=tmp_path)
@@ -131,6 +134,7 @@ def word2vec_binary_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_inspect_describes_a_file(glove_file):
     done = run_cli("inspect", glove_file, "--sample", "3")
     assert done.returncode == 0, done.stderr
@@ -157,6 +161,7 @@ def test_inspect_describes_a_file(glove_file):
     assert fields["quirks"] == "none"
 
 
+@pytest.mark.slow
 def test_inspect_reads_binary_word2vec(word2vec_binary_file):
     done = run_cli("inspect", word2vec_binary_file)
     assert done.returncode == 0, done.stderr
@@ -180,6 +185,7 @@ def test_inspect_lists_the_quirks(tmp_path, capsys):
     ]
 
 
+@pytest.mark.slow
 def test_coverage_names_the_missing_words(glove_file, tmp_path, capsys):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("king\nQueen\n\nparis\nzebra\nunicorn\n")
@@ -211,6 +217,7 @@ def test_coverage_names_the_missing_words(glove_file, tmp_path, capsys):
     assert "Missing words (4):" in strict.stdout
 
 
+@pytest.mark.slow
 def test_coverage_refuses_a_bad_vocabulary_file(glove_file, tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("king\nqueen\nking\n")
@@ -237,6 +244,7 @@ def test_coverage_names_a_missing_or_empty_vocabulary(
 
 
 @pytest.mark.parametrize("out_format", ["cache", "word2vec", "glove"])
+@pytest.mark.slow
 def test_convert_writes_a_file_that_reads_back(
     glove_file, tmp_path, out_format, capsys
 ):
@@ -256,6 +264,7 @@ def test_convert_writes_a_file_that_reads_back(
     np.testing.assert_array_equal(vectors.vectors, VECTORS)
 
 
+@pytest.mark.slow
 def test_convert_binary_is_read_by_gensim(glove_file, tmp_path):
     out = tmp_path / "converted.bin"
     done = run_cli("convert", glove_file, out, "--format", "word2vec-binary")
@@ -273,6 +282,7 @@ def test_convert_refuses_to_overwrite_its_input(glove_file, capsys):
     )
 
 
+@pytest.mark.slow
 def test_neighbors_by_cosine(glove_file):
     done = run_cli("neighbors", glove_file, "king", "-k", "2")
     assert done.returncode == 0, done.stderr
@@ -286,6 +296,7 @@ def test_neighbors_by_cosine(glove_file):
         assert line.split()[1:] == [word, f"{similarity:+.4f}"]
 
 
+@pytest.mark.slow
 def test_neighbors_of_an_unknown_word(glove_file):
     assert_user_error(
         run_cli("neighbors", glove_file, "paris"),
@@ -300,6 +311,7 @@ def test_neighbors_needs_a_positive_k(glove_file, capsys):
     )
 
 
+@pytest.mark.slow
 def test_a_missing_file_is_named(tmp_path, capsys):
     missing = tmp_path / "nope.txt"
     assert_user_error(run_cli("inspect", missing), f"inspect: error: {missing}")
@@ -309,6 +321,7 @@ def test_a_missing_file_is_named(tmp_path, capsys):
         )
 
 
+@pytest.mark.slow
 def test_a_malformed_file_is_named_with_its_line(tmp_path, capsys):
     path = tmp_path / "broken.txt"
     path.write_text("the 0.1 0.2 0.3\nking 0.1 0.2\nqueen 0.1 0.2 0.3\n")

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from keras_embedplus.tools import demo
 from tests.pictures import load_picture
@@ -42,6 +43,7 @@ def test_demo_walks_through_the_question_and_the_answer(tmp_path, capsys):
         load_picture(path)
 
 
+@pytest.mark.slow
 def test_demo_is_seeded(tmp_path):
     first = demo.run_demo(tmp_path / "a", seed=3, epochs=1)
     second = demo.run_demo(tmp_path / "b", seed=3, epochs=1)
