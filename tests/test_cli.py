@@ -304,6 +304,25 @@ def test_neighbors_of_an_unknown_word(glove_file):
     )
 
 
+def test_neighbors_of_an_unseen_word_with_fasttext(tmp_path, capsys):
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    sentences = [["king", "queen", "kingdom"], ["man", "woman", "kingly"]] * 5
+    model = FastText(sentences, vector_size=4, min_count=1, epochs=1, seed=1)
+    path = tmp_path / "tiny.bin"
+    save_facebook_model(model, str(path))
+    done = call_cli(capsys, "neighbors", path, "kings", "-k", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "nearest to 'kings' by cosine similarity (not in the file: its "
+        "vector is built from subwords):"
+    )
+    expected = model.wv.most_similar("kings", topn=2)
+    assert [line.split()[1] for line in lines[1:]] == [w for w, _ in expected]
+
+
 def test_neighbors_needs_a_positive_k(glove_file, capsys):
     assert_user_error(
         call_cli(capsys, "neighbors", glove_file, "king", "-k", "0"),

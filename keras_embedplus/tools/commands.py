@@ -101,7 +101,8 @@ def convert(args):
 def neighbors(args):
     _check_at_least("-k", args.k, 1)
     vectors, _ = _read(args)
-    if args.word not in vectors.key_to_index:
+    # fastText vectors also answer for unseen words, from their n-grams.
+    if args.word not in vectors:
         variants = {args.word.lower(), args.word.title(), args.word.upper()}
         known = sorted(v for v in variants if v in vectors.key_to_index)
         hint = f"; did you mean {', '.join(map(repr, known))}?" if known else ""
@@ -109,7 +110,10 @@ def neighbors(args):
             f"{args.word!r} is not in {args.path} "
             f"({len(vectors.index_to_key):,} words){hint}"
         )
-    print(f"nearest to {args.word!r} by cosine similarity:")
+    source = ""
+    if args.word not in vectors.key_to_index:
+        source = " (not in the file: its vector is built from subwords)"
+    print(f"nearest to {args.word!r} by cosine similarity{source}:")
     neighbours = vectors.most_similar(args.word, topn=args.k)
     width = max([len(word) for word, _ in neighbours] + [4])
     for rank, (word, similarity) in enumerate(neighbours, 1):
