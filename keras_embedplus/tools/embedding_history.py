@@ -110,8 +110,13 @@ class EmbeddingHistory(keras.callbacks.Callback):
         paths = flat.reshape(len(snapshots), len(rows), 2)
         figure = figure_module.Figure(figsize=(6.4, 5.2), layout="constrained")
         axes = figure.add_subplot()
-        for index, row in enumerate(rows):
-            self._draw_row(axes, paths[:, index], labels[row], index)
+        colors = [
+            self._draw_row(axes, paths[:, index], index)
+            for index in range(len(rows))
+        ]
+        plots.label_points(
+            axes, [labels[row] for row in rows], paths[-1], colors
+        )
         self._draw_legend(axes)
         axes.set_xlabel(axis_names[0])
         axes.set_ylabel(axis_names[1])
@@ -128,23 +133,16 @@ class EmbeddingHistory(keras.callbacks.Callback):
         self._tables.append(export.layer_table(self.layer))
 
     @staticmethod
-    def _draw_row(axes, path, label, index):
-        moved = bool((path != path[0]).any())
-        color = f"C{index % 10}" if moved else "grey"
-        if moved:
-            axes.plot(path[:, 0], path[:, 1], color=color, alpha=0.7)
-            axes.scatter(*path[0], s=30, facecolors="none", edgecolors=color)
-            axes.scatter(*path[-1], s=36, color=color)
-        else:
-            axes.scatter(*path[-1], s=40, marker="x", color=color)
-        axes.annotate(
-            label,
-            tuple(path[-1]),
-            xytext=(5, 4),
-            textcoords="offset points",
-            fontsize=10,
-            color=color,
-        )
+    def _draw_row(axes, path, index):
+        """Draws one row's path; returns the colour to label it with."""
+        if (path == path[0]).all():
+            axes.scatter(*path[-1], s=40, marker="x", color="grey")
+            return "grey"
+        color = f"C{index % 10}"
+        axes.plot(path[:, 0], path[:, 1], color=color, alpha=0.7)
+        axes.scatter(*path[0], s=30, facecolors="none", edgecolors=color)
+        axes.scatter(*path[-1], s=36, color=color)
+        return color
 
     @staticmethod
     def _draw_legend(axes):

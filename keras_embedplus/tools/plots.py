@@ -54,14 +54,7 @@ def plot_embeddings(layer_or_vectors, words, path, *, title=None):
     axes = figure.add_subplot()
     coords, axis_names = project_2d(points)
     axes.scatter(coords[:, 0], coords[:, 1], s=36, color="tab:blue")
-    for label, (x, y) in zip(labels, coords, strict=True):
-        axes.annotate(
-            label,
-            (x, y),
-            xytext=(5, 4),
-            textcoords="offset points",
-            fontsize=10,
-        )
+    label_points(axes, labels, coords)
     _finish_axes(axes, axis_names)
     axes.set_title(title or _default_title(layer_or_vectors, len(labels)))
     return save_figure(figure, path)
@@ -130,6 +123,38 @@ def plot_one_hot_product(ids, table, words, path, *, title=None):
     if title:
         figure.suptitle(title)
     return save_figure(figure, path)
+
+
+def label_points(axes, labels, coords, colors=None):
+    """Writes each label next to its point, away from its nearest neighbour.
+
+    Labels go above and to the right of their point, unless another point
+    is close: then they go on the side facing away from it, so two close
+    points get their labels on opposite sides.
+    """
+    coords = np.asarray(coords, "float64")
+    span = np.ptp(coords, axis=0) if len(coords) else np.ones(2)
+    scaled = coords / np.where(span > 0, span, 1.0)
+    for index, (label, point) in enumerate(zip(labels, coords, strict=True)):
+        side = np.ones(2)
+        distances = np.linalg.norm(scaled - scaled[index], axis=1)
+        distances[index] = np.inf
+        nearest = int(np.argmin(distances)) if len(coords) > 1 else index
+        if distances[nearest] < 0.08:
+            away = scaled[index] - scaled[nearest]
+            if not away.any():  # the same point: alternate sides
+                away = np.full(2, 1.0 if index % 2 else -1.0)
+            side = np.where(away >= 0, 1.0, -1.0)
+        axes.annotate(
+            label,
+            tuple(point),
+            xytext=(5 * side[0], 4 * side[1]),
+            textcoords="offset points",
+            ha="left" if side[0] > 0 else "right",
+            va="bottom" if side[1] > 0 else "top",
+            fontsize=10,
+            color="black" if colors is None else colors[index],
+        )
 
 
 def require_matplotlib(feature):
