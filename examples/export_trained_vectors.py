@@ -7,12 +7,12 @@ word2vec text file (read back by `keras_embedplus.load_vectors`, by gensim
 and by `keras-embedplus neighbors`), and as TensorBoard Embedding
 Projector files. The padding and `[UNK]` rows are left out.
 
-Usage: python examples/export_trained_vectors.py [OUT_DIR]
-Files go to OUT_DIR (default: a new temporary directory).
+Usage: python examples/export_trained_vectors.py [--out DIR]
+Files go to DIR (default: a new temporary directory).
 """
 
+import argparse
 import pathlib
-import sys
 import tempfile
 
 import keras
@@ -83,5 +83,15 @@ def main(out_dir):
     print(f"wrote {vectors_tsv} and {metadata_tsv}")
 
 
+def parse_out_dir():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="directory for the files (default: a new temporary directory)",
+    )
+    return parser.parse_args().out or tempfile.mkdtemp()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
+    main(parse_out_dir())

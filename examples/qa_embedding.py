@@ -7,11 +7,11 @@ the answer's "Hope to see you soon" / "Nice to see you again" example,
 walked through by `keras_embedplus.tools.demo` (the same as
 `keras-embedplus demo`).
 
-Usage: python examples/qa_embedding.py [OUT_DIR]
-Pictures go to OUT_DIR (default: a new temporary directory).
+Usage: python examples/qa_embedding.py [--out DIR]
+Pictures go to DIR (default: a new temporary directory).
 """
 
-import sys
+import argparse
 import tempfile
 
 import keras
@@ -35,5 +35,7 @@ print(output_array)
 print(model.layers[0].get_weights())
 
 # The answer's example, step by step.
-out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()
+parser = argparse.ArgumentParser(description="The Embedding Q&A, run.")
+parser.add_argument("--out", metavar="DIR", help="directory for the pictures")
+out_dir = parser.parse_args().out or tempfile.mkdtemp()
 demo.run_walkthrough(out_dir)

@@ -10,12 +10,12 @@ positive reviews and "an" only in negative ones, and training learns
 whatever separates the labels. "unseen" is in the vocabulary but in no
 review, so it never moves at all.
 
-Usage: python examples/sentiment_trajectories.py [OUT_DIR]
-Pictures go to OUT_DIR (default: a new temporary directory).
+Usage: python examples/sentiment_trajectories.py [--out DIR]
+Pictures go to DIR (default: a new temporary directory).
 """
 
+import argparse
 import pathlib
-import sys
 import tempfile
 
 import keras
@@ -97,5 +97,15 @@ def main(out_dir):
         print(f"wrote {path}")
 
 
+def parse_out_dir():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="directory for the files (default: a new temporary directory)",
+    )
+    return parser.parse_args().out or tempfile.mkdtemp()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
+    main(parse_out_dir())

@@ -1,7 +1,7 @@
 """Every script in examples/ runs from any directory, as a user runs it.
 
-Each example takes one optional argument, the directory to write into, and
-writes nothing anywhere else.
+Each example takes one option, `--out DIR`, the directory to write into,
+and writes nothing anywhere else.
 """
 
 import os
@@ -16,6 +16,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 # What each example must print (beyond running cleanly).
 EXPECTED_OUTPUT = {
+    "pretrained_classifier.py": [
+        "Reloaded without the vector file, same predictions: True",
+    ],
     "qa_embedding.py": [
         "Equal to table[[5, 1, 2, 3, 6]]: True",
         "rows bit-for-bit the same: [5, 6]",
@@ -31,6 +34,7 @@ EXPECTED_OUTPUT = {
 }
 # The files each example must write into its output directory.
 EXPECTED_FILES = {
+    "pretrained_classifier.py": ["classifier.keras"],
     "qa_embedding.py": [
         "one_hot_product.png",
         "table_after.png",
@@ -61,7 +65,7 @@ def test_example_runs_from_another_directory(script, tmp_path):
     out_dir = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(
-        [sys.executable, str(script), str(out_dir)],
+        [sys.executable, str(script), "--out", str(out_dir)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -74,4 +78,4 @@ def test_example_runs_from_another_directory(script, tmp_path):
         assert text in done.stdout
     for name in EXPECTED_FILES.get(script.name, []):
         assert (out_dir / name).is_file()
-    assert list(cwd.iterdir()) == [], "examples write only into OUT_DIR"
+    assert list(cwd.iterdir()) == [], "examples write only into --out DIR"
