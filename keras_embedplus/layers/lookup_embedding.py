@@ -52,7 +52,10 @@ class LookupEmbedding(keras.layers.Embedding):
     Errors:
         An id outside `[0, input_dim)` raises `tf.errors.InvalidArgumentError`
         on TensorFlow (eagerly and inside `fit`/`predict`) and `ValueError`
-        on other backends where the ids are concrete values.
+        on other backends where the ids are concrete values (eager JAX,
+        PyTorch). Where no error can be raised (`jit_compile=True` on
+        TensorFlow, and `fit`/`predict` on JAX, which run under `jax.jit`)
+        the rows of bad ids are NaN instead.
 
     Example:
 
@@ -65,7 +68,7 @@ class LookupEmbedding(keras.layers.Embedding):
     10
     >>> layer = keras_embedplus.LookupEmbedding(
     ...     3, 2, weights=np.array([[0., 0.], [1., 2.], [3., 4.]]))
-    >>> np.asarray(layer(np.array([2, 1])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([2, 1])))
     array([[3., 4.],
            [1., 2.]], dtype=float32)
     """

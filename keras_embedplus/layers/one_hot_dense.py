@@ -52,10 +52,10 @@ class OneHotDense(LookupEmbedding):
     >>> import numpy as np
     >>> table = np.array([[0., 0.], [1., 2.], [3., 4.]])
     >>> layer = keras_embedplus.OneHotDense(3, 2, weights=table)
-    >>> np.asarray(layer(np.array([2, 1])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([2, 1])))
     array([[3., 4.],
            [1., 2.]], dtype=float32)
-    >>> np.asarray(layer(np.array([[0., 0.5, 0.5]])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([[0., 0.5, 0.5]])))
     array([[2., 3.]], dtype=float32)
     """
 
