@@ -44,8 +44,13 @@ def validate_input_length(input_length):
     return int(input_length)
 
 
-def is_integer_dtype(dtype):
-    return "int" in keras.backend.standardize_dtype(dtype)
+def is_index_dtype(dtype):
+    """Whether every backend's gather takes ids of `dtype` as they are.
+
+    TensorFlow's gather from a variable takes only int32 and int64, so
+    other ids (uint8, int16, floats) are cast to int32, as Keras does.
+    """
+    return keras.backend.standardize_dtype(dtype) in ("int32", "int64")
 
 
 def id_error_message(layer, bad_id):

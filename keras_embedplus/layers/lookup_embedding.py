@@ -44,7 +44,8 @@ class LookupEmbedding(keras.layers.Embedding):
 
     Call arguments:
         inputs: Integer tensor of ids, any shape; ragged and sparse tensors
-            on TensorFlow. Float inputs are cast to int32, as in Keras.
+            on TensorFlow. Ids of other dtypes than int32 and int64 (uint8,
+            int16, floats) are cast to int32, as in Keras.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.
@@ -139,7 +140,7 @@ class LookupEmbedding(keras.layers.Embedding):
         return self._guarded(ids, super()._int4_call(ids, training))
 
     def _checked_ids(self, inputs):
-        if not ids_lib.is_integer_dtype(inputs.dtype):
+        if not ids_lib.is_index_dtype(inputs.dtype):
             inputs = ops.cast(inputs, "int32")
         if self.check_ids:
             inputs = ids_lib.check_ids(self, inputs)
