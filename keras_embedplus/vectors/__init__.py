@@ -1,0 +1,1 @@
+"""Vector I/O: read files into gensim KeyedVectors, align, write back."""
