@@ -7,6 +7,7 @@ one JSON line; tests/test_distribution.py compares them.
 
 import json
 
+import gensim
 import keras
 import numpy as np
 from keras import ops
@@ -16,7 +17,8 @@ import keras_embedplus
 VOCABULARY = 32  # even, so the rows split over 2 devices
 DIM = 4
 LENGTH = 6
-OOV_IDS = (3, 9, 17, 30)  # the "words without a pretrained vector"
+TOKENS = [f"word{i}" for i in range(VOCABULARY)]
+OOV_IDS = (3, 9, 17, 30)  # the words without a pretrained vector
 SAMPLES = 64
 BATCH = 16
 EPOCHS = 3
@@ -29,12 +31,11 @@ def build_model():
         VOCABULARY, DIM, mask_zero=True, name="lookup"
     )
     one_hot = keras_embedplus.OneHotDense(VOCABULARY, DIM, name="one_hot")
-    pretrained = keras_embedplus.PretrainedEmbedding(
-        VOCABULARY,
-        DIM,
-        weights=pretrained_table(),
+    pretrained = keras_embedplus.PretrainedEmbedding.from_vectors(
+        pretrained_vectors(),
+        TOKENS,
+        oov="zeros",
         trainable_oov=True,
-        oov_ids=list(OOV_IDS),
         name="pretrained",
     )
     vectors = keras.layers.Concatenate()(
@@ -46,11 +47,19 @@ def build_model():
 
 
 def pretrained_table():
-    """A fixed table standing in for aligned pretrained vectors."""
+    """The table the pretrained layer starts from: zeros for OOV rows."""
     rng = np.random.default_rng(7)
     table = rng.normal(size=(VOCABULARY, DIM)).astype("float32")
     table[list(OOV_IDS)] = 0.0
     return table
+
+
+def pretrained_vectors():
+    """Small pretrained vectors: every token of `TOKENS` but the OOV ones."""
+    found = [i for i in range(VOCABULARY) if i not in OOV_IDS]
+    vectors = gensim.models.KeyedVectors(DIM)
+    vectors.add_vectors([TOKENS[i] for i in found], pretrained_table()[found])
+    return vectors
 
 
 def data():
