@@ -42,5 +42,9 @@ test-backends: setup
 bench: setup
 	$(BIN)/python benchmarks/layers.py
 
+# The same benchmarks on the GPU; says "no GPU found, skipping" without one.
+bench-gpu: setup
+	$(BIN)/python benchmarks/gpu.py
+
 clean:
 	rm -rf $(VENV) site build *.egg-info .pytest_cache .ruff_cache
