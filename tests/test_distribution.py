@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from tests.distributed import common
 
@@ -183,6 +185,8 @@ def test_multi_worker_mirrored_strategy_over_loopback(tmp_path):
                     name,
                     "--timeout",
                     str(TIMEOUT // 2),
+                    "--save",
+                    str(tmp_path / "model.keras"),
                 )
             )
     except BaseException:
@@ -205,6 +209,12 @@ def test_multi_worker_mirrored_strategy_over_loopback(tmp_path):
     assert results[0]["weights"] == results[1]["weights"]
     assert_trained(results[0])
     assert_same_training(results[0], reference)
+    # Worker 0's saved model reloads, without the cluster, as it trained.
+    revived = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    ids, _ = common.data()
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(revived(ids)), results[0]["predictions"]
+    )
 
 
 @pytest.mark.skipif(

@@ -11,8 +11,8 @@ fails for every model: keras-team/keras#20585), so the model trains in the
 loop TensorFlow documents for multi-worker training: `strategy.run` of one
 step, the loss averaged over the global batch, the Keras optimizer summing
 the gradients of all replicas. The workers give up on a peer that stays
-silent for `--timeout` seconds and exit when training is done. Prints the
-run as one JSON line.
+silent for `--timeout` seconds and exit when training is done; worker 0
+saves the model (`--save`). Prints the run as one JSON line.
 """
 
 import argparse
@@ -21,6 +21,7 @@ import argparse
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=int, default=60)
+    parser.add_argument("--save", help="where worker 0 saves the model")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -47,6 +48,8 @@ def main():
         optimizer = common.optimizer()
         optimizer.build(model.trainable_variables)
     losses = train(tf, strategy, model, optimizer)
+    if args.save and resolver.task_id in (0, None):
+        model.save(args.save)  # every worker holds the same weights
     result = common.summary(model, losses)
     result["replicas"] = strategy.num_replicas_in_sync
     result["task"] = resolver.task_id if resolver.cluster_spec().jobs else None
