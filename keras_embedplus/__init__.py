@@ -4,6 +4,7 @@ from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+from keras_embedplus.vectors.read import load_vectors
 
 Embedding = LookupEmbedding
 
@@ -15,5 +16,6 @@ __all__ = [
     "OneHotDense",
     "PretrainedEmbedding",
     "__version__",
+    "load_vectors",
     "optimizers",
 ]

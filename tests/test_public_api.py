@@ -8,6 +8,7 @@ PUBLIC_API = [
     "OneHotDense",
     "PretrainedEmbedding",
     "__version__",
+    "load_vectors",
     "optimizers",
 ]
 
