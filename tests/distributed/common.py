@@ -78,7 +78,8 @@ def initial_weights():
 
 
 def optimizer():
-    return keras.optimizers.Adam(0.02)
+    """LazyAdam: row-sparse updates, all-reduced across replicas on TF."""
+    return keras_embedplus.optimizers.LazyAdam(0.02)
 
 
 def compile_model(model):
