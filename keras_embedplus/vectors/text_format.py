@@ -373,7 +373,7 @@ class _TextReader:
         except UnicodeDecodeError as error:
             raise VectorFileError(
                 self.report.path,
-                f"{_short(raw)} is not valid {self.encoding} "
+                f"{raw[:40]!r} is not valid {self.encoding} "
                 f"({error.reason}); pass the file's encoding, e.g. "
                 "encoding='latin-1'",
                 line=number,
