@@ -22,6 +22,7 @@ Anything else is a `VectorFileError` asking for `format=`.
 import bz2
 import gzip
 import os
+import zlib
 
 from keras_embedplus.vectors import cache
 from keras_embedplus.vectors.report import VectorFileError
@@ -113,13 +114,22 @@ class Opened:
 
     def __init__(self, path):
         self.raw = open(path, "rb", buffering=0)
+        try:
+            self._open(path)
+        except BaseException:
+            self.raw.close()
+            raise
+
+    def _open(self, path):
         magic = self.raw.read(3)
         self.raw.seek(0)
         self.size = None
         if magic[:2] == b"\x1f\x8b":
-            self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb")
+            inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
+            self.stream = _Decompressed(inner, path, "gzip")
         elif magic == b"BZh":
-            self.stream = bz2.BZ2File(self.raw, "rb")
+            inner = bz2.BZ2File(self.raw, "rb")
+            self.stream = _Decompressed(inner, path, "bzip2")
         else:
             self.stream = self.raw
             self.size = os.fstat(self.raw.fileno()).st_size
@@ -146,3 +156,30 @@ def check_source(source):
             f"source={source!r} of type {type(source).__name__}"
         )
     return os.fspath(source)
+
+
+class _Decompressed:
+    """A gzip or bzip2 stream whose damage is a `VectorFileError`."""
+
+    def __init__(self, inner, path, kind):
+        self.inner = inner
+        self.path = path
+        self.kind = kind
+
+    def read(self, size):
+        return self._checked(self.inner.read, size)
+
+    def readinto(self, buffer):
+        return self._checked(self.inner.readinto, buffer)
+
+    def close(self):
+        self.inner.close()
+
+    def _checked(self, method, argument):
+        try:
+            return method(argument)
+        except (OSError, EOFError, zlib.error) as error:
+            raise VectorFileError(
+                self.path,
+                f"the {self.kind} data is damaged or truncated ({error})",
+            ) from None
