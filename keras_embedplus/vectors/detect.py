@@ -20,15 +20,13 @@ Anything else is a `VectorFileError` asking for `format=`.
 """
 
 import bz2
+import collections
 import gzip
 import os
 import zlib
 
 from keras_embedplus.vectors import cache
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.text_format import BOM
-from keras_embedplus.vectors.text_format import count_values
-from keras_embedplus.vectors.text_format import parse_header
 
 FORMATS = (
     "glove",
@@ -40,8 +38,30 @@ FORMATS = (
     "gensim",
 )
 _HEAD = 1 << 16
+BOM = b"\xef\xbb\xbf"
 _FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def parse_header(line):
+    """`(count, dim)` if `line` is a word2vec header, else None."""
+    parts = line.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def count_values(line):
+    """Number of values on a text line: its fields after the first."""
+    return len(line.rstrip().split(b" ")) - 1
+
+
+def majority_dim(lines):
+    """Most common value count of the non-blank `lines`, or None."""
+    counts = collections.Counter(
+        count_values(line) for line in lines if line.strip()
+    )
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def detect_format(source):
