@@ -201,3 +201,17 @@ def map_values(ids, rows, fn):
         if isinstance(ids, tf.SparseTensor):
             return fn(tf.sparse.to_dense(ids), rows)
     return fn(ids, rows)
+
+
+def map_ids(ids, fn):
+    """Applies `fn` to dense ids: ragged through their flat values, sparse
+    ids densified first (missing entries read as id 0, as Keras' lookup
+    reads them)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.with_flat_values(fn(ids.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return fn(tf.sparse.to_dense(ids))
+    return fn(ops.convert_to_tensor(ids, sparse=False))
