@@ -282,3 +282,19 @@ def test_report_is_separate_from_the_vectors(glove):
         6,
     )
     assert str(report).startswith(f"{glove} (glove): 2 vectors of dimension 6")
+
+
+@pytest.mark.parametrize(
+    "opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")]
+)
+def test_damaged_compressed_files(tmp_path, glove, opener, suffix):
+    packed = tmp_path / f"glove.txt{suffix}"
+    with open(glove, "rb") as src, opener(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    data = packed.read_bytes()
+    packed.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VectorFileError, match="damaged or truncated"):
+        keras_embedplus.load_vectors(packed)
+    packed.write_bytes(data[:20] + b"\0" * 20 + data[40:])
+    with pytest.raises(VectorFileError, match=str(packed)):
+        keras_embedplus.load_vectors(packed)

@@ -122,7 +122,7 @@ def test_duplicates_keep_the_first_without_a_phantom_key(tmp_path):
     np.testing.assert_array_equal(kv["dog"], [2, 2])
     assert (report.rows, report.kept, report.duplicates) == (6, 3, 3)
     assert report.duplicate_examples == ["cat", "dog", "cat"]
-    assert "3 duplicate words" in str(report)
+    assert "3 duplicate words, first kept" in str(report)
 
 
 def test_crlf_bom_trailing_spaces_and_blank_lines(tmp_path):

@@ -9,10 +9,10 @@ vectors of the kept records copied out with one numpy gather per block.
 
 import numpy as np
 
+from keras_embedplus.vectors.detect import BOM
+from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.rows import RowSink
-from keras_embedplus.vectors.text_format import BOM
-from keras_embedplus.vectors.text_format import parse_header
 
 BLOCK = 1 << 20
 

@@ -20,14 +20,13 @@ Anything else is a `VectorFileError` asking for `format=`.
 """
 
 import bz2
+import collections
 import gzip
 import os
+import zlib
 
 from keras_embedplus.vectors import cache
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.text_format import BOM
-from keras_embedplus.vectors.text_format import count_values
-from keras_embedplus.vectors.text_format import parse_header
 
 FORMATS = (
     "glove",
@@ -39,8 +38,30 @@ FORMATS = (
     "gensim",
 )
 _HEAD = 1 << 16
+BOM = b"\xef\xbb\xbf"
 _FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def parse_header(line):
+    """`(count, dim)` if `line` is a word2vec header, else None."""
+    parts = line.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def count_values(line):
+    """Number of values on a text line: its fields after the first."""
+    return len(line.rstrip().split(b" ")) - 1
+
+
+def majority_dim(lines):
+    """Most common value count of the non-blank `lines`, or None."""
+    counts = collections.Counter(
+        count_values(line) for line in lines if line.strip()
+    )
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def detect_format(source):
@@ -113,13 +134,22 @@ class Opened:
 
     def __init__(self, path):
         self.raw = open(path, "rb", buffering=0)
+        try:
+            self._open(path)
+        except BaseException:
+            self.raw.close()
+            raise
+
+    def _open(self, path):
         magic = self.raw.read(3)
         self.raw.seek(0)
         self.size = None
         if magic[:2] == b"\x1f\x8b":
-            self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb")
+            inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
+            self.stream = _Decompressed(inner, path, "gzip")
         elif magic == b"BZh":
-            self.stream = bz2.BZ2File(self.raw, "rb")
+            inner = bz2.BZ2File(self.raw, "rb")
+            self.stream = _Decompressed(inner, path, "bzip2")
         else:
             self.stream = self.raw
             self.size = os.fstat(self.raw.fileno()).st_size
@@ -146,3 +176,30 @@ def check_source(source):
             f"source={source!r} of type {type(source).__name__}"
         )
     return os.fspath(source)
+
+
+class _Decompressed:
+    """A gzip or bzip2 stream whose damage is a `VectorFileError`."""
+
+    def __init__(self, inner, path, kind):
+        self.inner = inner
+        self.path = path
+        self.kind = kind
+
+    def read(self, size):
+        return self._checked(self.inner.read, size)
+
+    def readinto(self, buffer):
+        return self._checked(self.inner.readinto, buffer)
+
+    def close(self):
+        self.inner.close()
+
+    def _checked(self, method, argument):
+        try:
+            return method(argument)
+        except (OSError, EOFError, zlib.error) as error:
+            raise VectorFileError(
+                self.path,
+                f"the {self.kind} data is damaged or truncated ({error})",
+            ) from None

@@ -109,17 +109,23 @@ class LoadReport:
             lines.append(f"  header declares {self.header_count} rows{note}")
         if self.duplicates:
             lines.append(
-                f"  {self.duplicates} duplicate words, first kept: "
+                f"  {_count(self.duplicates, 'duplicate word')}, first kept: "
                 f"{_examples(self.duplicate_examples)}"
             )
         if self.tokens_with_spaces:
+            words = _count(self.tokens_with_spaces, "word")
             lines.append(
-                f"  {self.tokens_with_spaces} words containing spaces: "
+                f"  {words} containing spaces: "
                 f"{_examples(self.tokens_with_spaces_examples)}"
             )
         if self.lines_skipped:
-            lines.append(f"  {self.lines_skipped} blank lines skipped")
+            blank = _count(self.lines_skipped, "blank line")
+            lines.append(f"  {blank} skipped")
         return "\n".join(lines)
+
+
+def _count(number, noun):
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _examples(words):

@@ -20,6 +20,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 _COMPACT_ROWS = 4096
+_INDEX_BATCH = 1 << 15
 
 
 class RowSink:
@@ -35,6 +36,7 @@ class RowSink:
         self.storage = _Storage(max(capacity, 1), dim)
         self.keys = []
         self.index = {}
+        self.repeated = False
 
     def room(self):
         """Rows the reader may still read, or None for no limit."""
@@ -53,12 +55,27 @@ class RowSink:
             positions = [i for i, word in enumerate(words) if word in wanted]
             kept = [words[i] for i in positions]
             positions = np.array(positions, dtype=np.intp)
-        start = len(self.keys)
         self.keys.extend(kept)
-        # Built as the rows come, like gensim, so that the dictionary's
-        # growth does not add to the peak once the matrix is full.
-        self.index.update(zip(kept, range(start, len(self.keys)), strict=True))
+        if (
+            not self.repeated
+            and len(self.keys) - len(self.index) >= _INDEX_BATCH
+        ):
+            self._index()
         return positions
+
+    def _index(self):
+        """Adds the keys read since the last call to the dictionary.
+
+        Built as the rows come, like gensim, so that the dictionary's growth
+        does not add to the peak once the matrix is full; in batches, since
+        a few inserts per block cost a cache miss each.
+        """
+        start = len(self.index)
+        new = self.keys[start:]
+        self.index.update(zip(new, range(start, len(self.keys)), strict=True))
+        if len(self.index) < len(self.keys):
+            self.repeated = True
+            self.index = {}
 
     def append(self, values):
         """Stores the rows of the words last kept by `select`."""
@@ -74,8 +91,10 @@ class RowSink:
         """The `KeyedVectors` of the kept rows, first of repeated words."""
         keys = self.keys
         count = len(keys)
+        if not self.repeated:
+            self._index()
         key_to_index = self.index
-        if len(key_to_index) < count:  # Repeated words: the first wins.
+        if self.repeated:  # The first row of a repeated word wins.
             key_to_index = None
             first = dict(
                 zip(reversed(keys), range(count - 1, -1, -1), strict=True)

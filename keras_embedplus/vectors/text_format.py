@@ -1,7 +1,7 @@
 """The fast reader of text vector files: GloVe, word2vec and fastText .vec.
 
 GloVe files have no header; word2vec and fastText `.vec` files start with a
-"count dim" line. The file is read in 1 MiB blocks of whole lines. In each
+"count dim" line. The file is read in 256 KiB blocks of whole lines. In each
 block numpy finds every byte <= 32 (the separators) and from them the
 lines. A line whose separators are exactly `dim` spaces and its newline,
 once trailing whitespace (and the CR of CRLF) is folded into the newline,
@@ -13,42 +13,22 @@ defines the semantics the fast path reproduces and raises the error for a
 bad line. Blank lines are skipped and counted.
 """
 
-import collections
-
 import numpy as np
 
 from keras_embedplus.vectors import float_fields
+from keras_embedplus.vectors.detect import BOM
+from keras_embedplus.vectors.detect import count_values
+from keras_embedplus.vectors.detect import majority_dim
+from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.rows import RowSink
 
 BLOCK = 1 << 18
-BOM = b"\xef\xbb\xbf"
 # float_fields reads the 16 bytes that end at each field's end.
 _PAD = 16
 _SAMPLE_LINES = 100
 _NEWLINE = 10
 _SPACE = 32
-
-
-def parse_header(line):
-    """`(count, dim)` if `line` is a word2vec header, else None."""
-    parts = line.split()
-    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-        return int(parts[0]), int(parts[1])
-    return None
-
-
-def count_values(line):
-    """Number of values on a text line: its fields after the first."""
-    return len(line.rstrip().split(b" ")) - 1
-
-
-def majority_dim(lines):
-    """Most common value count of the non-blank `lines`, or None."""
-    counts = collections.Counter(
-        count_values(line) for line in lines if line.strip()
-    )
-    return counts.most_common(1)[0][0] if counts else None
 
 
 def read_text(stream, head, report, *, header, encoding, **sink_args):
@@ -373,7 +353,7 @@ class _TextReader:
         except UnicodeDecodeError as error:
             raise VectorFileError(
                 self.report.path,
-                f"{_short(raw)} is not valid {self.encoding} "
+                f"{raw[:40]!r} is not valid {self.encoding} "
                 f"({error.reason}); pass the file's encoding, e.g. "
                 "encoding='latin-1'",
                 line=number,
