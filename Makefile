@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,docs,plots,backends
 PYTEST_ARGS ?=
+DEMO_OUT ?= demo_output
 # Run again on JAX and PyTorch: the layers and the optimizer. Keras picks its
 # backend once, at import, so each backend gets its own pytest process.
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/keras-embedplus demo --out demo_output
+	$(BIN)/keras-embedplus demo --out $(DEMO_OUT)
 
 lint: setup
 	$(BIN)/ruff check .

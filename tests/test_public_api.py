@@ -3,6 +3,9 @@
 import keras_embedplus
 
 PUBLIC_API = [
+    "Coverage",
+    "VectorFileError",
+    "align_vectors",
     "Embedding",
     "EmbeddingHistory",
     "LookupEmbedding",
