@@ -3,10 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= test,docs,plots
+EXTRAS ?= test,docs,plots,backends
 PYTEST_ARGS ?=
+DEMO_OUT ?= demo_output
+# Run again on JAX and PyTorch: the layers and the optimizer. Keras picks its
+# backend once, at import, so each backend gets its own pytest process.
+BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
+	tests/test_pretrained_embedding.py tests/test_lazy_adam.py \
+	tests/test_backends.py keras_embedplus/layers
 
-.PHONY: setup demo test lint format docs bench clean
+.PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +23,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python examples/qa_embedding.py
+	$(BIN)/keras-embedplus demo --out $(DEMO_OUT)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -26,11 +32,23 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: setup lint
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: setup lint docs
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-backends
+
+test-backends: setup
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/layers.py
 
+# The same benchmarks on the GPU; says "no GPU found, skipping" without one.
+bench-gpu: setup
+	$(BIN)/python benchmarks/gpu.py
+
 clean:
-	rm -rf $(VENV) site build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) site build demo_output *.egg-info .pytest_cache .ruff_cache

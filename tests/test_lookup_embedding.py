@@ -128,7 +128,8 @@ def test_regularizer_adds_a_loss():
     layer = LookupEmbedding(5, 2, embeddings_regularizer="l2", weights=TABLE)
     layer(IDS)
     expected = 0.01 * np.sum(TABLE**2)
-    np.testing.assert_allclose(float(sum(layer.losses)), expected, rtol=1e-5)
+    loss = ops.convert_to_numpy(sum(layer.losses))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
 
 
 def test_lora_trains_only_the_low_rank_update(tmp_path):
@@ -198,6 +199,11 @@ def test_bad_id_raises_eagerly(bad):
     assert "input_dim=5" in message
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() == "jax",
+    reason="JAX runs predict/fit under jax.jit, where bad rows turn NaN "
+    "(tests/test_backends.py)",
+)
 def test_bad_id_raises_inside_predict_and_fit():
     model = keras.Sequential([LookupEmbedding(5, 2, input_length=3)])
     model.compile("sgd", "mse")

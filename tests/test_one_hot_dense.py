@@ -9,6 +9,7 @@ from keras import ops
 from keras_embedplus import LookupEmbedding
 from keras_embedplus import OneHotDense
 from tests.harness import id_error
+from tests.harness import requires_tensorflow
 from tests.harness import run_layer_test
 
 IDS = np.array([[0, 1, 2, 3], [4, 0, 2, 1]], dtype="int32")
@@ -134,3 +135,21 @@ def test_quantize_is_refused_clearly():
 def test_invalid_input_mode():
     with pytest.raises(ValueError, match="`input_mode` must be one of"):
         OneHotDense(5, 2, input_mode="dense")
+
+
+@requires_tensorflow
+def test_ragged_and_sparse_ids_read_as_the_lookup_reads_them():
+    import tensorflow as tf
+
+    one_hot = OneHotDense(5, 2, weights=TABLE)
+    lookup = LookupEmbedding(5, 2, weights=TABLE)
+    ragged = tf.ragged.constant([[1, 2, 3], [4]])
+    output = one_hot(ragged)
+    assert isinstance(output, tf.RaggedTensor)
+    np.testing.assert_array_equal(
+        output.flat_values.numpy(), lookup(ragged).flat_values.numpy()
+    )
+    sparse = tf.SparseTensor([[0, 0], [1, 1]], [3, 4], dense_shape=[2, 2])
+    np.testing.assert_array_equal(one_hot(sparse), lookup(sparse))
+    with pytest.raises(id_error(), match="received id 9"):
+        one_hot(tf.ragged.constant([[1], [9]]))

@@ -3,10 +3,19 @@
 import keras_embedplus
 
 PUBLIC_API = [
+    "Coverage",
+    "VectorFileError",
+    "align_vectors",
     "Embedding",
+    "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "export_projector",
+    "load_vectors",
+    "plot_embeddings",
+    "save_vectors",
+    "to_keyed_vectors",
     "__version__",
     "optimizers",
 ]

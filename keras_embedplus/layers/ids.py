@@ -16,9 +16,11 @@ and clamps out-of-range gathers to the last row, so there the rows of bad
 ids are set to NaN instead: the loss turns NaN rather than silently wrong
 (`keras.callbacks.TerminateOnNaN` stops training). On other backends the
 check runs wherever the ids are concrete values (eager JAX, PyTorch) and
-raises the same message as a `ValueError`; under `jax.jit` the ids are
-abstract and cannot be checked, and JAX's gather fills out-of-range rows
-with NaN, as under XLA.
+raises the same message as a `ValueError`. Under `jax.jit` (where Keras
+runs `fit`, `predict` and `evaluate` on JAX) the ids are abstract and
+cannot be checked, and JAX's gather would wrap negative ids to rows from
+the end and `one_hot` would give zeros, so the rows of bad ids are set to
+NaN there too, as under XLA.
 """
 
 import keras
@@ -42,8 +44,13 @@ def validate_input_length(input_length):
     return int(input_length)
 
 
-def is_integer_dtype(dtype):
-    return "int" in keras.backend.standardize_dtype(dtype)
+def is_index_dtype(dtype):
+    """Whether every backend's gather takes ids of `dtype` as they are.
+
+    TensorFlow's gather from a variable takes only int32 and int64, so
+    other ids (uint8, int16, floats) are cast to int32, as Keras does.
+    """
+    return keras.backend.standardize_dtype(dtype) in ("int32", "int64")
 
 
 def id_error_message(layer, bad_id):
@@ -105,12 +112,13 @@ def _check_ids_tensorflow(layer, ids):
 
 
 def guard_rows(layer, ids, rows):
-    """Returns `rows` with NaN where an id is out of range, under XLA only.
+    """Returns `rows` with NaN where an id is out of range, when compiled.
 
-    Everywhere else `check_ids` has already raised for such ids, and this
-    returns `rows` untouched at no cost.
+    Only where `check_ids` cannot raise: TensorFlow under XLA, and JAX
+    under `jax.jit`. Everywhere else `check_ids` has already raised for
+    such ids, and this returns `rows` untouched at no cost.
     """
-    if keras.backend.backend() != "tensorflow" or not _in_xla_context():
+    if not _cannot_raise(ids):
         return rows
 
     def poison(flat_ids, flat_rows):
@@ -139,6 +147,18 @@ def gather_rows(table, ids):
         if isinstance(ids, tf.Tensor):
             return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
+
+
+def _cannot_raise(ids):
+    """Whether `check_ids` could not raise for `ids`: they are compiled."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _in_xla_context()
+    if backend == "jax":
+        import jax
+
+        return isinstance(ids, jax.core.Tracer)
+    return False
 
 
 def _in_xla_context():
@@ -181,3 +201,17 @@ def map_values(ids, rows, fn):
         if isinstance(ids, tf.SparseTensor):
             return fn(tf.sparse.to_dense(ids), rows)
     return fn(ids, rows)
+
+
+def map_ids(ids, fn):
+    """Applies `fn` to dense ids: ragged through their flat values, sparse
+    ids densified first (missing entries read as id 0, as Keras' lookup
+    reads them)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.with_flat_values(fn(ids.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return fn(tf.sparse.to_dense(ids))
+    return fn(ops.convert_to_tensor(ids, sparse=False))

@@ -44,7 +44,8 @@ class LookupEmbedding(keras.layers.Embedding):
 
     Call arguments:
         inputs: Integer tensor of ids, any shape; ragged and sparse tensors
-            on TensorFlow. Float inputs are cast to int32, as in Keras.
+            on TensorFlow. Ids of other dtypes than int32 and int64 (uint8,
+            int16, floats) are cast to int32, as in Keras.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.
@@ -52,7 +53,10 @@ class LookupEmbedding(keras.layers.Embedding):
     Errors:
         An id outside `[0, input_dim)` raises `tf.errors.InvalidArgumentError`
         on TensorFlow (eagerly and inside `fit`/`predict`) and `ValueError`
-        on other backends where the ids are concrete values.
+        on other backends where the ids are concrete values (eager JAX,
+        PyTorch). Where no error can be raised (`jit_compile=True` on
+        TensorFlow, and `fit`/`predict` on JAX, which run under `jax.jit`)
+        the rows of bad ids are NaN instead.
 
     Example:
 
@@ -65,7 +69,7 @@ class LookupEmbedding(keras.layers.Embedding):
     10
     >>> layer = keras_embedplus.LookupEmbedding(
     ...     3, 2, weights=np.array([[0., 0.], [1., 2.], [3., 4.]]))
-    >>> np.asarray(layer(np.array([2, 1])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([2, 1])))
     array([[3., 4.],
            [1., 2.]], dtype=float32)
     """
@@ -136,7 +140,7 @@ class LookupEmbedding(keras.layers.Embedding):
         return self._guarded(ids, super()._int4_call(ids, training))
 
     def _checked_ids(self, inputs):
-        if not ids_lib.is_integer_dtype(inputs.dtype):
+        if not ids_lib.is_index_dtype(inputs.dtype):
             inputs = ops.cast(inputs, "int32")
         if self.check_ids:
             inputs = ids_lib.check_ids(self, inputs)

@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from keras_embedplus.layers import ids as ids_lib
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 
 INPUT_MODES = ("auto", "ids", "probabilities")
@@ -40,8 +41,9 @@ class OneHotDense(LookupEmbedding):
             `check_ids`) and the base layer arguments.
 
     Call arguments:
-        inputs: Integer ids of any shape, or float probabilities of shape
-            `(..., input_dim)`.
+        inputs: Integer ids of any shape (ragged and sparse tensors on
+            TensorFlow, read as the lookup reads them), or float
+            probabilities of shape `(..., input_dim)`.
 
     Masking:
         With `mask_zero=True`, id inputs give the mask `inputs != 0`;
@@ -52,10 +54,10 @@ class OneHotDense(LookupEmbedding):
     >>> import numpy as np
     >>> table = np.array([[0., 0.], [1., 2.], [3., 4.]])
     >>> layer = keras_embedplus.OneHotDense(3, 2, weights=table)
-    >>> np.asarray(layer(np.array([2, 1])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([2, 1])))
     array([[3., 4.],
            [1., 2.]], dtype=float32)
-    >>> np.asarray(layer(np.array([[0., 0.5, 0.5]])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([[0., 0.5, 0.5]])))
     array([[2., 3.]], dtype=float32)
     """
 
@@ -69,12 +71,12 @@ class OneHotDense(LookupEmbedding):
         self.input_mode = input_mode
 
     def call(self, inputs):
-        kernel = ops.cast(self.embeddings, self.compute_dtype)
         if self._takes_probabilities(inputs):
-            return ops.matmul(ops.cast(inputs, self.compute_dtype), kernel)
+            return ops.matmul(
+                ops.cast(inputs, self.compute_dtype), self._kernel()
+            )
         ids = self._checked_ids(inputs)
-        one_hot = ops.one_hot(ids, self.input_dim, dtype=self.compute_dtype)
-        return self._guarded(ids, ops.matmul(one_hot, kernel))
+        return self._guarded(ids, ids_lib.map_ids(ids, self._one_hot_rows))
 
     def compute_mask(self, inputs, mask=None):
         if self._takes_probabilities(inputs):
@@ -106,6 +108,13 @@ class OneHotDense(LookupEmbedding):
             "`keras_embedplus.LookupEmbedding` with the same weights "
             "instead; it computes the same outputs."
         )
+
+    def _kernel(self):
+        return ops.cast(self.embeddings, self.compute_dtype)
+
+    def _one_hot_rows(self, ids):
+        one_hot = ops.one_hot(ids, self.input_dim, dtype=self.compute_dtype)
+        return ops.matmul(one_hot, self._kernel())
 
     def _takes_probabilities(self, inputs):
         if self.input_mode != "auto":

@@ -62,7 +62,7 @@ class PretrainedEmbedding(LookupEmbedding):
     ...     vectors, ["hope", "to", "see"], oov="zeros")
     >>> print(layer.coverage.found, "of", layer.coverage.total)
     2 of 3
-    >>> np.asarray(layer(np.array([0, 2])))
+    >>> keras.ops.convert_to_numpy(layer(np.array([0, 2])))
     array([[1., 2.],
            [0., 0.]], dtype=float32)
     >>> len(layer.trainable_weights)

@@ -1,0 +1,194 @@
+"""Getting a trained table out of a layer: as an array, vectors or files."""
+
+import pathlib
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+
+# Quantized tables are read through the layer, this many ids at a time.
+_CHUNK = 8192
+
+
+def layer_table(layer):
+    """Returns the table a layer looks rows up in, as a float32 array.
+
+    Row `i` is the vector the layer outputs for id `i`: LoRA updates are
+    merged in, int8/int4 quantized tables are dequantized, and the trained
+    OOV rows of a `PretrainedEmbedding` replace their pretrained values.
+
+    Args:
+        layer: A built `keras.layers.Embedding` (`LookupEmbedding`,
+            `OneHotDense`, `PretrainedEmbedding` or Keras' own).
+
+    Returns:
+        A numpy array of shape `(input_dim, output_dim)`.
+    """
+    if not isinstance(layer, keras.layers.Embedding):
+        raise TypeError(
+            "Expected an embedding layer (a `keras.layers.Embedding` such "
+            "as `keras_embedplus.LookupEmbedding`). "
+            f"Received: {type(layer).__name__}"
+        )
+    if not layer.built:
+        raise ValueError(
+            f"Layer '{layer.name}' is not built yet, so it has no table: "
+            "call it on some ids, build its model, or give it "
+            "`input_length`."
+        )
+    if layer.quantization_mode is None:
+        if isinstance(layer, PretrainedEmbedding):
+            return np.asarray(layer.full_table(), "float32")
+        return np.asarray(ops.convert_to_numpy(layer.embeddings), "float32")
+    chunks = [
+        ops.convert_to_numpy(
+            layer(np.arange(start, min(start + _CHUNK, layer.input_dim)))
+        )
+        for start in range(0, layer.input_dim, _CHUNK)
+    ]
+    return np.concatenate(chunks).astype("float32")
+
+
+def to_keyed_vectors(layer, vocabulary):
+    """Returns a layer's word vectors as gensim `KeyedVectors`.
+
+    Row `i` of the layer's table becomes the vector of the word the
+    vocabulary puts at row `i`, so gensim's tools (`most_similar`,
+    `similarity`, `doesnt_match`, ...) work on a trained layer. Rows that
+    are not words (the padding row `""`, OOV rows such as `"[UNK]"`, and
+    rows no word maps to) are left out, so that they neither show up as
+    neighbours nor break the text formats.
+
+    Args:
+        layer: A built embedding layer (`LookupEmbedding`, `OneHotDense`,
+            `PretrainedEmbedding`, or Keras' `Embedding`).
+        vocabulary: A list of tokens (row `i` = token `i`), a dict
+            token -> row, or a Keras `TextVectorization`/`StringLookup`
+            layer: the vocabulary the ids were made with.
+
+    Returns:
+        A `gensim.models.KeyedVectors` with one float32 vector per word, in
+        row order.
+
+    Example:
+
+    >>> table = np.array([[0., 0.], [1., 0.], [0.9, 0.1], [0., 1.]])
+    >>> layer = keras_embedplus.Embedding(4, 2, weights=table)
+    >>> vectors = keras_embedplus.to_keyed_vectors(
+    ...     layer, ["", "good", "great", "bad"])
+    >>> vectors.index_to_key
+    ['good', 'great', 'bad']
+    >>> vectors.most_similar("good", topn=1)[0][0]
+    'great'
+    """
+    from gensim.models import KeyedVectors
+
+    from keras_embedplus.vectors import vocabulary as vocabulary_lib
+
+    table = layer_table(layer)
+    rows = vocabulary_lib.vocabulary_rows(vocabulary)
+    if len(rows) > len(table):
+        beyond = [
+            token
+            for token, kind in zip(
+                rows.tokens[len(table) :],
+                rows.kinds[len(table) :],
+                strict=True,
+            )
+            if kind == vocabulary_lib.WORD
+        ]
+        if beyond:
+            raise ValueError(
+                f"The vocabulary has {len(rows)} rows but layer "
+                f"'{layer.name}' has {len(table)} (input_dim="
+                f"{layer.input_dim}): {len(beyond)} word(s) have ids past "
+                f"the table, e.g. {beyond[:5]}. Pass the vocabulary the "
+                "layer's ids were made with."
+            )
+    ids = [
+        row
+        for row, kind in enumerate(rows.kinds)
+        if kind == vocabulary_lib.WORD
+    ]
+    vectors = KeyedVectors(table.shape[1])
+    vectors.add_vectors([rows.tokens[row] for row in ids], table[ids])
+    return vectors
+
+
+def save_vectors(layer, vocabulary, path, format="word2vec"):
+    """Writes a layer's word vectors to a file gensim and others can read.
+
+    The words are those of `to_keyed_vectors(layer, vocabulary)`; the file
+    reads back with `keras_embedplus.load_vectors` and with gensim
+    (`KeyedVectors.load_word2vec_format`, with `no_header=True` for GloVe).
+
+    Args:
+        layer: A built embedding layer.
+        vocabulary: A list of tokens, a dict token -> row, or a
+            `TextVectorization`/`StringLookup` layer.
+        path: String or path-like. The file to write (missing parent
+            directories are created); a `.gz` or `.bz2` suffix compresses
+            it.
+        format: String, default `"word2vec"`. `"word2vec"` (text with a
+            `"<count> <dim>"` header), `"word2vec-binary"` or `"glove"`
+            (text, no header).
+
+    Returns:
+        The `pathlib.Path` of the written file.
+
+    Example:
+
+    >>> import pathlib
+    >>> import tempfile
+    >>> from gensim.models import KeyedVectors
+    >>> layer = keras_embedplus.Embedding(
+    ...     3, 2, weights=np.array([[0., 0.], [1., 2.], [3., 4.]]))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "trained.txt"
+    >>> keras_embedplus.save_vectors(layer, ["", "hope", "soon"], path).name
+    'trained.txt'
+    >>> KeyedVectors.load_word2vec_format(path)["soon"]
+    array([3., 4.], dtype=float32)
+    """
+    from keras_embedplus.vectors.write import write_vectors
+
+    vectors = to_keyed_vectors(layer, vocabulary)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_vectors(vectors, path, format=format)
+    return path
+
+
+def export_projector(layer, vocabulary, directory):
+    """Writes a layer's word vectors for TensorBoard's Embedding Projector.
+
+    Writes `vectors.tsv`, `metadata.tsv` (the words) and
+    `projector_config.pbtxt` into `directory`: run
+    `tensorboard --logdir DIRECTORY` and open the Projector tab, or load
+    the two TSV files at https://projector.tensorflow.org.
+
+    Args:
+        layer: A built embedding layer with `output_dim >= 2`.
+        vocabulary: A list of tokens, a dict token -> row, or a
+            `TextVectorization`/`StringLookup` layer.
+        directory: String or path-like. Created if missing.
+
+    Returns:
+        A tuple `(vectors_path, metadata_path)` of strings.
+
+    Example:
+
+    >>> import pathlib
+    >>> import tempfile
+    >>> layer = keras_embedplus.Embedding(
+    ...     3, 2, weights=np.array([[0., 0.], [1., 2.], [3., 4.]]))
+    >>> vectors_path, metadata_path = keras_embedplus.export_projector(
+    ...     layer, ["", "hope", "soon"], tempfile.mkdtemp())
+    >>> print(pathlib.Path(metadata_path).read_text())
+    hope
+    soon
+    """
+    from keras_embedplus.vectors.write import write_projector
+
+    return write_projector(to_keyed_vectors(layer, vocabulary), directory)

@@ -1,0 +1,205 @@
+"""The vector file formats, and how `format="auto"` tells them apart.
+
+`format="auto"` looks at the content, using the file name only to name
+what it finds. The rules, in order:
+
+1. A directory (or its `header.json`) written by `save_cache`: "cache".
+2. gzip (`1f 8b`) and bzip2 (`BZh`) content is decompressed on the fly,
+   whatever the extension; the next rules look at the decompressed bytes.
+3. A pickle (byte `0x80`, then protocol 2 to 5): "gensim", the files of
+   `KeyedVectors.save` and `Word2Vec.save` (loaded only with
+   `allow_pickle=True`).
+4. The fastText magic number (int32 793712314): "fasttext-bin".
+5. A first line of two integers "count dim" (after an optional UTF-8 BOM):
+   "word2vec" when the next line is a word and `dim` numbers
+   ("fasttext-vec" when the name ends in `.vec`), "word2vec-binary"
+   otherwise.
+6. A first line made of a word and numbers: "glove".
+
+Anything else is a `VectorFileError` asking for `format=`.
+"""
+
+import bz2
+import collections
+import gzip
+import os
+import zlib
+
+from keras_embedplus.vectors import cache
+from keras_embedplus.vectors.report import VectorFileError
+
+FORMATS = (
+    "glove",
+    "word2vec",
+    "word2vec-binary",
+    "fasttext-bin",
+    "fasttext-vec",
+    "cache",
+    "gensim",
+)
+_HEAD = 1 << 16
+BOM = b"\xef\xbb\xbf"
+_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
+_PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def parse_header(line):
+    """`(count, dim)` if `line` is a word2vec header, else None."""
+    parts = line.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def count_values(line):
+    """Number of values on a text line: its fields after the first."""
+    return len(line.rstrip().split(b" ")) - 1
+
+
+def majority_dim(lines):
+    """Most common value count of the non-blank `lines`, or None."""
+    counts = collections.Counter(
+        count_values(line) for line in lines if line.strip()
+    )
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def detect_format(source):
+    """Names the format of a vector file by the rules of this module.
+
+    Args:
+        source: String or path.
+
+    Returns:
+        One of the format names accepted by `load_vectors`.
+    """
+    path = check_source(source)
+    if cache.is_cache(path):
+        return "cache"
+    with Opened(path) as opened:
+        return _sniff(opened.head, path)
+
+
+def _sniff(head, path):
+    if head[:2] in _PICKLE_PROTOCOLS:
+        return "gensim"
+    if head[:4] == _FASTTEXT_MAGIC:
+        return "fasttext-bin"
+    if head.startswith(b"\x93NUMPY"):
+        raise VectorFileError(
+            path,
+            "is a numpy array; pass the cache directory that holds it "
+            "(the one with header.json)",
+        )
+    text = head[len(BOM) :] if head.startswith(BOM) else head
+    if not text.strip():
+        raise VectorFileError(path, "the file is empty", line=1)
+    lines = text.split(b"\n", 2)
+    header = parse_header(lines[0])
+    second = lines[1] if len(lines) > 1 else b""
+    if header is not None:
+        dim = header[1]
+        if not second.strip() or (dim and _is_row(second, dim)):
+            name = path.removesuffix(".gz").removesuffix(".bz2")
+            return "fasttext-vec" if name.endswith(".vec") else "word2vec"
+        if dim != 1 and _is_row(second, 1) and _is_row(lines[0], 1):
+            return "glove"  # Rows of one value whose first word is a number.
+        return "word2vec-binary"
+    if count_values(lines[0]) >= 1 and _is_row(lines[0], 1):
+        return "glove"
+    raise VectorFileError(
+        path,
+        f"cannot tell the format: {lines[0][:40]!r} is neither a word2vec "
+        "header '<count> <dim>' nor a word followed by numbers; pass "
+        f"format= (one of {', '.join(FORMATS)})",
+        line=1,
+    )
+
+
+def _is_row(line, dim):
+    """Whether a text line ends in `dim` numbers after at least a word."""
+    parts = line.rstrip().split(b" ")
+    if len(parts) < dim + 1:
+        return False
+    try:
+        for part in parts[-dim:]:
+            float(part)
+    except ValueError:
+        return False
+    return True
+
+
+class Opened:
+    """The file, decompressed if it is gzip or bzip2, and its first bytes."""
+
+    def __init__(self, path):
+        self.raw = open(path, "rb", buffering=0)
+        try:
+            self._open(path)
+        except BaseException:
+            self.raw.close()
+            raise
+
+    def _open(self, path):
+        magic = self.raw.read(3)
+        self.raw.seek(0)
+        self.size = None
+        if magic[:2] == b"\x1f\x8b":
+            inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
+            self.stream = _Decompressed(inner, path, "gzip")
+        elif magic == b"BZh":
+            inner = bz2.BZ2File(self.raw, "rb")
+            self.stream = _Decompressed(inner, path, "bzip2")
+        else:
+            self.stream = self.raw
+            self.size = os.fstat(self.raw.fileno()).st_size
+        self.head = b""
+        while len(self.head) < _HEAD:
+            more = self.stream.read(_HEAD - len(self.head))
+            if not more:
+                break
+            self.head += more
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.stream is not self.raw:
+            self.stream.close()
+        self.raw.close()
+
+
+def check_source(source):
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            "`source` must be a path (string or os.PathLike). Received: "
+            f"source={source!r} of type {type(source).__name__}"
+        )
+    return os.fspath(source)
+
+
+class _Decompressed:
+    """A gzip or bzip2 stream whose damage is a `VectorFileError`."""
+
+    def __init__(self, inner, path, kind):
+        self.inner = inner
+        self.path = path
+        self.kind = kind
+
+    def read(self, size):
+        return self._checked(self.inner.read, size)
+
+    def readinto(self, buffer):
+        return self._checked(self.inner.readinto, buffer)
+
+    def close(self):
+        self.inner.close()
+
+    def _checked(self, method, argument):
+        try:
+            return method(argument)
+        except (OSError, EOFError, zlib.error) as error:
+            raise VectorFileError(
+                self.path,
+                f"the {self.kind} data is damaged or truncated ({error})",
+            ) from None

@@ -1,0 +1,355 @@
+"""The `keras-embedplus` command.
+
+The main paths run it as a user does, as a real subprocess (`run_cli`).
+Each subprocess spends seconds importing TensorFlow, so the cheap variants
+(help texts, argument checks) call the same `main` in this process
+(`call_cli`).
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from keras_embedplus.tools import cli
+from tests.pictures import load_picture
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SUBCOMMANDS = ["demo", "inspect", "coverage", "convert", "neighbors"]
+WORDS = ["the", "king", "queen", "man", "woman", "Paris", "new_york"]
+VECTORS = np.array(
+    [
+        [0.0, 0.1, 0.0],
+        [1.0, 0.9, 0.1],
+        [0.9, 1.0, 0.1],
+        [1.0, 0.0, 0.2],
+        [0.9, 0.1, 0.3],
+        [-1.0, 0.0, 2.0],
+        [-0.9, 0.1, 2.5],
+    ],
+    dtype="float32",
+)
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        [sys.executable, "-m", "keras_embedplus.tools.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def call_cli(capsys, *args):
+    """Runs the command's `main` in this process, like `run_cli`."""
+    try:
+        code = cli.main([str(arg) for arg in args])
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def assert_user_error(done, *fragments):
+    """A one-line error on stderr, exit status 1, no traceback."""
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    for fragment in fragments:
+        assert fragment in done.stderr
+
+
+@pytest.mark.slow
+def test_help_lists_every_subcommand():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_each_subcommand_has_help(name, capsys):
+    done = call_cli(capsys, name, "--help")
+    assert done.returncode == 0
+    assert f"usage: keras-embedplus {name}" in done.stdout
+
+
+@pytest.mark.slow
+def test_no_subcommand_or_an_unknown_one_is_a_usage_error(capsys):
+    assert call_cli(capsys).returncode == 2
+    done = run_cli("frobnicate")
+    assert done.returncode == 2
+    assert "invalid choice: 'frobnicate'" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.slow
+def test_demo_prints_the_walkthrough_and_writes_pictures(tmp_path):
+    done = run_cli("demo", "--epochs", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "model.output_shape = (None, 5, 2)" in done.stdout
+    assert "rows bit-for-bit the same: [5, 6]" in done.stdout
+    pictures = sorted((tmp_path / "demo_output").iterdir())
+    assert [path.name for path in pictures] == [
+        "one_hot_product.png",
+        "table_after.png",
+        "table_before.png",
+        "training_trajectories.png",
+    ]
+    for path in pictures:
+        load_picture(path)
+
+
+def test_demo_refuses_zero_epochs(capsys):
+    assert_user_error(
+        call_cli(capsys, "demo", "--epochs", "0"),
+        "keras-embedplus demo: error: --epochs must be at least 1, got 0",
+    )
+
+
+@pytest.fixture
+def glove_file(tmp_path):
+    path = tmp_path / "vectors.txt"
+    lines = [
+        " ".join([word, *map(repr, map(float, row))])
+        for word, row in zip(WORDS, VECTORS, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def word2vec_binary_file(tmp_path):
+    vectors = KeyedVectors(3)
+    vectors.add_vectors(WORDS, VECTORS)
+    path = tmp_path / "vectors.bin"
+    vectors.save_word2vec_format(str(path), binary=True)
+    return path
+
+
+@pytest.mark.slow
+def test_inspect_describes_a_file(glove_file):
+    done = run_cli("inspect", glove_file, "--sample", "3")
+    assert done.returncode == 0, done.stderr
+    fields = dict(
+        (part.strip() for part in line.split(":", 1))
+        for line in done.stdout.splitlines()
+        if ":" in line
+    )
+    assert "glove" in fields["format"].lower()
+    assert fields["words"] == "7"
+    assert fields["dimension"] == "3"
+    assert fields["sample"] == "'the', 'king', 'queen', ..."
+    values = VECTORS.astype("float64")
+    assert fields["values"] == (
+        f"min {values.min():.4g}, max {values.max():.4g}, "
+        f"mean {values.mean():.4g}, std {values.std():.4g}"
+    )
+    norms = np.linalg.norm(values, axis=1)
+    assert fields["vector norms"] == (
+        f"min {norms.min():.4g}, mean {norms.mean():.4g}, max {norms.max():.4g}"
+    )
+    assert fields["zero vectors"] == "0"
+    assert fields["not finite"] == "0 values"
+    assert fields["quirks"] == "none"
+
+
+@pytest.mark.slow
+def test_inspect_reads_binary_word2vec(word2vec_binary_file):
+    done = run_cli("inspect", word2vec_binary_file)
+    assert done.returncode == 0, done.stderr
+    assert "binary" in done.stdout.lower()
+    assert "'new_york'" in done.stdout
+
+
+def test_inspect_lists_the_quirks(tmp_path, capsys):
+    path = tmp_path / "quirky.txt"
+    path.write_text(
+        "3 2\nthe 0.1 0.2\nnew york 0.3 0.4\n\nthe 0.5 0.6\n",
+        encoding="utf-8",
+    )
+    done = call_cli(capsys, "inspect", path)
+    assert done.returncode == 0, done.stderr
+    quirks = done.stdout.split("quirks:")[1].splitlines()
+    assert [line.strip() for line in quirks] == [
+        "1 repeated words, the first kept (e.g. 'the')",
+        "1 words containing spaces (e.g. 'new york')",
+        "1 blank lines skipped",
+    ]
+
+
+@pytest.mark.slow
+def test_coverage_names_the_missing_words(glove_file, tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("king\nQueen\n\nparis\nzebra\nunicorn\n")
+    done = run_cli("coverage", glove_file, "--vocab", vocab)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # king as written; Queen and paris through the case fallback.
+    assert "3 of 5 words (60.0%)" in out
+    assert out.splitlines()[-3:] == [
+        "Missing words (2):",
+        "  zebra",
+        "  unicorn",
+    ]
+    done = call_cli(
+        capsys, "coverage", glove_file, "--vocab", vocab, "--missing", "1"
+    )
+    assert done.stdout.endswith(
+        "  zebra\n  ... and 1 more (--missing 0 lists them all)\n"
+    )
+    strict = call_cli(
+        capsys,
+        "coverage",
+        glove_file,
+        "--vocab",
+        vocab,
+        "--no-lowercase-fallback",
+    )
+    assert "1 of 5 words (20.0%)" in strict.stdout
+    assert "Missing words (4):" in strict.stdout
+
+
+@pytest.mark.slow
+def test_coverage_refuses_a_bad_vocabulary_file(glove_file, tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("king\nqueen\nking\n")
+    assert_user_error(
+        run_cli("coverage", glove_file, "--vocab", vocab),
+        f"{vocab} line 3: 'king' repeats line 1",
+    )
+
+
+def test_coverage_names_a_missing_or_empty_vocabulary(
+    glove_file, tmp_path, capsys
+):
+    missing = tmp_path / "nope.txt"
+    assert_user_error(
+        call_cli(capsys, "coverage", glove_file, "--vocab", missing),
+        f"{missing}: No such file or directory",
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert_user_error(
+        call_cli(capsys, "coverage", glove_file, "--vocab", empty),
+        f"{empty} holds no words",
+    )
+
+
+@pytest.mark.parametrize("out_format", ["cache", "word2vec", "glove"])
+@pytest.mark.slow
+def test_convert_writes_a_file_that_reads_back(
+    glove_file, tmp_path, out_format, capsys
+):
+    from keras_embedplus.vectors.read import load_vectors
+
+    out = tmp_path / f"converted.{out_format}"
+    if out_format == "cache":  # the default, as a user runs it
+        done = run_cli("convert", glove_file, out)
+    else:
+        done = call_cli(
+            capsys, "convert", glove_file, out, "--format", out_format
+        )
+    assert done.returncode == 0, done.stderr
+    assert f"wrote 7 vectors of dimension 3 to {out}" in done.stdout
+    vectors = load_vectors(out)
+    assert vectors.index_to_key == WORDS
+    np.testing.assert_array_equal(vectors.vectors, VECTORS)
+
+
+@pytest.mark.slow
+def test_convert_binary_is_read_by_gensim(glove_file, tmp_path):
+    out = tmp_path / "converted.bin"
+    done = run_cli("convert", glove_file, out, "--format", "word2vec-binary")
+    assert done.returncode == 0, done.stderr
+    vectors = KeyedVectors.load_word2vec_format(str(out), binary=True)
+    np.testing.assert_array_equal(vectors["queen"], VECTORS[2])
+
+
+def test_convert_refuses_to_overwrite_its_input(glove_file, capsys):
+    assert_user_error(
+        call_cli(
+            capsys, "convert", glove_file, glove_file, "--format", "glove"
+        ),
+        "OUT is PATH",
+    )
+
+
+@pytest.mark.slow
+def test_neighbors_by_cosine(glove_file):
+    done = run_cli("neighbors", glove_file, "king", "-k", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "nearest to 'king' by cosine similarity:"
+    expected = KeyedVectors(3)
+    expected.add_vectors(WORDS, VECTORS)
+    for line, (word, similarity) in zip(
+        lines[1:], expected.most_similar("king", topn=2), strict=True
+    ):
+        assert line.split()[1:] == [word, f"{similarity:+.4f}"]
+
+
+@pytest.mark.slow
+def test_neighbors_of_an_unknown_word(glove_file):
+    assert_user_error(
+        run_cli("neighbors", glove_file, "paris"),
+        f"'paris' is not in {glove_file} (7 words); did you mean 'Paris'?",
+    )
+
+
+def test_neighbors_of_an_unseen_word_with_fasttext(tmp_path, capsys):
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    sentences = [["king", "queen", "kingdom"], ["man", "woman", "kingly"]] * 5
+    model = FastText(sentences, vector_size=4, min_count=1, epochs=1, seed=1)
+    path = tmp_path / "tiny.bin"
+    save_facebook_model(model, str(path))
+    done = call_cli(capsys, "neighbors", path, "kings", "-k", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (
+        "nearest to 'kings' by cosine similarity (not in the file: its "
+        "vector is built from subwords):"
+    )
+    expected = model.wv.most_similar("kings", topn=2)
+    assert [line.split()[1] for line in lines[1:]] == [w for w, _ in expected]
+
+
+def test_neighbors_needs_a_positive_k(glove_file, capsys):
+    assert_user_error(
+        call_cli(capsys, "neighbors", glove_file, "king", "-k", "0"),
+        "-k must be at least 1",
+    )
+
+
+@pytest.mark.slow
+def test_a_missing_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "nope.txt"
+    assert_user_error(run_cli("inspect", missing), f"inspect: error: {missing}")
+    for command in [["neighbors", missing, "x"], ["convert", missing, "o"]]:
+        assert_user_error(
+            call_cli(capsys, *command), f"{command[0]}: error: {missing}"
+        )
+
+
+@pytest.mark.slow
+def test_a_malformed_file_is_named_with_its_line(tmp_path, capsys):
+    path = tmp_path / "broken.txt"
+    path.write_text("the 0.1 0.2 0.3\nking 0.1 0.2\nqueen 0.1 0.2 0.3\n")
+    done = run_cli("inspect", path)
+    assert_user_error(done, f"inspect: error: {path}, line 2: has 2 values")
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\xff\xfe not vectors")
+    assert_user_error(
+        call_cli(capsys, "inspect", garbage),
+        f"{garbage}, line 1: cannot tell the format",
+        "--input-format",
+    )

@@ -1,0 +1,101 @@
+"""The docs site: its code runs, its pictures exist, its API page is whole.
+
+The site itself is built by `make docs` (`mkdocs build --strict`), which
+`make test` runs first.
+"""
+
+import importlib
+import importlib.util
+import pathlib
+import re
+
+import pytest
+
+import keras_embedplus
+from tests.pictures import load_picture
+
+DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
+# Pages whose ```python blocks run top to bottom as one program.
+RUNNABLE_PAGES = ["index.md", "how-it-works.md", "migrating.md", "freezing.md"]
+# The demo writes these; docs/img holds the committed copies.
+DEMO_PICTURES = [
+    "one_hot_product.png",
+    "table_after.png",
+    "table_before.png",
+    "training_trajectories.png",
+]
+
+
+def python_blocks(page):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+
+
+@pytest.mark.parametrize("page", RUNNABLE_PAGES)
+def test_page_code_runs(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(page)
+    assert blocks, f"{page} has no python code"
+    namespace = {"__name__": f"docs/{page}"}
+    for number, block in enumerate(blocks, 1):
+        code = compile(block, f"docs/{page} (block {number})", "exec")
+        exec(code, namespace)
+
+
+def test_command_line_page_shows_real_output(tmp_path, monkeypatch, capsys):
+    from keras_embedplus.tools import cli
+
+    monkeypatch.chdir(tmp_path)
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    sessions = re.findall(r"^```text\n(\$ .*?)^```", text, re.M | re.S)
+    commands = 0
+    for session in sessions:
+        for block in re.split(r"^\$ ", session, flags=re.M)[1:]:
+            command, *shown = block.rstrip("\n").split("\n")
+            words = command.split()
+            if words[0] == "cat":
+                (tmp_path / words[1]).write_text("\n".join(shown) + "\n")
+                continue
+            assert words[0] == "keras-embedplus"
+            cli.main(words[1:])
+            out, err = capsys.readouterr()
+            assert (out + err).rstrip("\n").split("\n") == shown, command
+            commands += 1
+    assert commands >= 5
+
+
+def test_every_picture_the_pages_show_exists():
+    for page in DOCS.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+            load_picture(DOCS / target)
+    for name in DEMO_PICTURES:
+        load_picture(DOCS / "img" / name)
+
+
+def test_api_page_documents_every_public_name():
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    paths = re.findall(r"^::: (keras_embedplus[\w.]*)", text, re.M)
+    documented = {path.split(".")[1] for path in paths}
+    public = set(keras_embedplus.__all__) - {"__version__", "Embedding"}
+    assert public <= documented, f"missing from api.md: {public - documented}"
+    for path in paths:
+        module, _, name = path.rpartition(".")
+        member = getattr(importlib.import_module(module), name)
+        assert member.__doc__, f"{path} has no docstring"
+
+
+def test_keras_example_sections_become_indented_examples():
+    spec = importlib.util.spec_from_file_location(
+        "griffe_keras_style", DOCS / "griffe_keras_style.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "One line.\n\nExample:\n\n>>> x = 1\n>>> x\n1\n\nReturns:\n    X."
+    assert module.keras_examples(text) == (
+        "One line.\n\nExamples:\n    >>> x = 1\n    >>> x\n    1\n\n"
+        "Returns:\n    X."
+    )
+    # Sections already in Google style are left alone.
+    google = "Examples:\n    >>> x = 1"
+    assert module.keras_examples(google) == google

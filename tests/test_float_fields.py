@@ -1,0 +1,112 @@
+"""The vectorized number parser equals Python's float() on every text."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from keras_embedplus.vectors.float_fields import parse_fields
+
+
+def parse(texts):
+    """Parses `texts` laid out as one space-separated line."""
+    line = (" " * 16 + " ".join(texts) + "\n").encode()
+    starts, position = [], 16
+    for text in texts:
+        starts.append(position)
+        position += len(text.encode()) + 1
+    starts = np.array(starts)
+    ends = starts + [len(text.encode()) for text in texts]
+    return parse_fields(
+        np.frombuffer(line, dtype=np.uint8),
+        starts,
+        ends,
+        lambda flat: [texts[i] for i in flat],
+    )
+
+
+def assert_parsed_like_float(texts):
+    values = parse(texts)
+    expected = np.array([float(text) for text in texts])
+    np.testing.assert_array_equal(
+        values.view(np.uint64), expected.view(np.uint64)
+    )
+
+
+DIGITS = st.text("0123456789", max_size=18)
+DECIMAL = st.builds(
+    lambda sign, whole, point, fraction, exponent: (
+        sign + whole + point + fraction + exponent
+    ),
+    st.sampled_from(["", "-", "+"]),
+    DIGITS,
+    st.sampled_from(["", "."]),
+    DIGITS,
+    st.sampled_from(["", "e", "E"]).flatmap(
+        lambda e: (
+            st.just("")
+            if not e
+            else st.builds(
+                lambda s, d: e + s + d,
+                st.sampled_from(["", "-", "+"]),
+                st.text("0123456789", min_size=1, max_size=3),
+            )
+        )
+    ),
+).filter(
+    lambda text: any(c.isdigit() for c in text.split("e")[0].split("E")[0])
+)
+
+
+def _is_float(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(DECIMAL.filter(_is_float), min_size=1, max_size=40))
+def test_decimals_parse_exactly(texts):
+    assert_parsed_like_float(texts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=40))
+def test_shortest_reprs_round_trip(values):
+    texts = [repr(value) for value in values]
+    assert_parsed_like_float(texts)
+    np.testing.assert_array_equal(parse(texts), values)
+
+
+def test_hard_cases():
+    assert_parsed_like_float(
+        [
+            "1.0000000596046447753906251",  # Rounds once to float64 first.
+            "9007199254740993",
+            "0.1",
+            "-0",
+            "-0.0e5",
+            "1e22",
+            "1e23",
+            "1.5e-22",
+            "123456789012345.6",
+            "1234567890123456",
+            ".5",
+            "5.",
+            "-.5e1",
+            "nan",
+            "-inf",
+            "1_000",
+            "1e-400",
+            "1e400",
+            "00000000000000000000000000001.5",
+        ]
+    )
+
+
+def test_not_a_number_raises():
+    with pytest.raises(ValueError):
+        parse(["1.5", "1.2.3"])
