@@ -78,18 +78,20 @@ def check_ids(layer, ids):
 def _check_ids_tensorflow(layer, ids):
     import tensorflow as tf
 
+    if _in_xla_context():
+        return ids  # no assertion compiles: `guard_rows` marks bad rows.
     if isinstance(ids, tf.RaggedTensor):
         values = ids.flat_values
     elif isinstance(ids, tf.SparseTensor):
         values = ids.values
     else:
         values = ids
-    if _in_xla_context():
-        return ids  # no assertion compiles: `guard_rows` marks bad rows.
-    values = tf.reshape(values, [-1])
-    # Empty input: nothing to check (reduce_min of nothing is +inf).
-    low = tf.reduce_min(tf.concat([values, tf.zeros([1], values.dtype)], 0))
-    high = tf.reduce_max(tf.concat([values, tf.zeros([1], values.dtype)], 0))
+    # A zero appended keeps empty inputs valid (no min of nothing).
+    values = tf.concat(
+        [tf.reshape(values, [-1]), tf.zeros([1], values.dtype)], 0
+    )
+    low = tf.reduce_min(values)
+    high = tf.reduce_max(values)
     in_range = tf.logical_and(low >= 0, high < layer.input_dim)
     if tf.executing_eagerly():
         if not bool(in_range):
@@ -179,10 +181,12 @@ def _check_ids_concrete(layer, ids):
     except Exception:
         # Abstract values (e.g. under jax.jit): nothing to check here.
         return ids
-    if values.size and (values.min() < 0 or values.max() >= layer.input_dim):
-        high = int(values.max())
-        bad = high if high >= layer.input_dim else int(values.min())
-        raise ValueError(id_error_message(layer, bad))
+    if values.size:
+        low, high = int(values.min()), int(values.max())
+        if high >= layer.input_dim:
+            raise ValueError(id_error_message(layer, high))
+        if low < 0:
+            raise ValueError(id_error_message(layer, low))
     return ids
 
 

@@ -116,8 +116,7 @@ class LookupEmbedding(keras.layers.Embedding):
 
     def call(self, inputs):
         ids = self._checked_ids(inputs)
-        table = self.embeddings if self.lora_enabled else self._embeddings
-        rows = ops.cast(ids_lib.gather_rows(table, ids), self.compute_dtype)
+        rows = ops.cast(self._gather(ids), self.compute_dtype)
         return self._guarded(ids, rows)
 
     def get_config(self):
@@ -145,6 +144,11 @@ class LookupEmbedding(keras.layers.Embedding):
         if self.check_ids:
             inputs = ids_lib.check_ids(self, inputs)
         return inputs
+
+    def _gather(self, ids):
+        # With LoRA the table is computed; otherwise read the variable.
+        table = self.embeddings if self.lora_enabled else self._embeddings
+        return ids_lib.gather_rows(table, ids)
 
     def _guarded(self, ids, rows):
         if self.check_ids:

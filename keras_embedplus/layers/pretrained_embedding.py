@@ -197,8 +197,7 @@ class PretrainedEmbedding(LookupEmbedding):
 
     def call(self, inputs):
         ids = self._checked_ids(inputs)
-        table = self.embeddings if self.lora_enabled else self._embeddings
-        outputs = ids_lib.gather_rows(table, ids)
+        outputs = self._gather(ids)
         if self.trainable_oov:
             outputs = ids_lib.map_values(ids, outputs, self._with_oov_rows)
         return self._guarded(ids, ops.cast(outputs, self.compute_dtype))
@@ -253,9 +252,9 @@ class PretrainedEmbedding(LookupEmbedding):
         return table
 
     def _with_oov_rows(self, ids, rows):
-        positions = ops.take(self.oov_positions, ids, axis=0)
-        oov_rows = ops.take(
-            self.oov_embeddings, ops.maximum(positions, 0), axis=0
+        positions = ids_lib.gather_rows(self.oov_positions, ids)
+        oov_rows = ids_lib.gather_rows(
+            self.oov_embeddings, ops.maximum(positions, 0)
         )
         is_oov = ops.expand_dims(ops.greater_equal(positions, 0), -1)
         return ops.where(is_oov, ops.cast(oov_rows, rows.dtype), rows)
