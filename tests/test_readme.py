@@ -44,8 +44,9 @@ def test_make_demo_runs_the_walkthrough(tmp_path):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (
-        "[5, 1, 2, 3, 6]" in result.stdout or "5, 1, 2, 3, 6" in result.stdout
-    )
+    assert "looks up rows [5, 1, 2, 3, 6]" in result.stdout
+    assert "Equal to table[[5, 1, 2, 3, 6]]: True" in result.stdout
+    # Training on phrase 1 leaves the rows only phrase 2 uses untouched.
+    assert "rows bit-for-bit the same: [5, 6]" in result.stdout
     pictures = sorted(path.name for path in tmp_path.glob("*.png"))
     assert pictures, "make demo wrote no pictures"
