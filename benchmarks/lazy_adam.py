@@ -14,8 +14,15 @@ The train step is the one `model.fit` compiles (`train_on_batch`). With
 `--jit-compile auto` (the default, as in `model.compile`) Keras picks XLA
 only when a GPU is present; `--jit-compile on` forces XLA.
 
+Random rows of big tables cost a TLB miss each with 4 KiB memory pages, so
+the script prints whether the process may use transparent huge pages. On
+Linux with THP in "madvise" mode, glibc (2.35 or later) backs big
+allocations with huge pages when started with
+`GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (see docs/performance.md).
+
     python benchmarks/lazy_adam.py                       # full run
     python benchmarks/lazy_adam.py --rows 100000 --steps 5   # quick run
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python benchmarks/lazy_adam.py
 """
 
 import argparse
@@ -77,10 +84,34 @@ def speed(args, jit_compile):
         for name, model in models.items():
             times[name].append(time_steps(model, batches, args.steps))
     compiled = "/".join(sorted({str(m.jit_compile) for m in models.values()}))
-    return {name: statistics.median(t) for name, t in times.items()}, compiled
+    rounds = [
+        lazy / sgd
+        for lazy, sgd in zip(times["LazyAdam"], times["SGD"], strict=True)
+    ]
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    return medians, compiled, rounds
 
 
-def print_speed_table(args, ms, compiled):
+def huge_pages():
+    """How this process may get transparent huge pages, in words."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as file:
+            mode = file.read().split("[")[1].split("]")[0]
+    except (OSError, IndexError):
+        return "transparent huge pages: unknown (not Linux?)"
+    tunable = "glibc.malloc.hugetlb=1" in os.environ.get("GLIBC_TUNABLES", "")
+    if mode == "always":
+        used = "yes"
+    elif mode == "madvise" and tunable:
+        used = "yes (glibc.malloc.hugetlb=1)"
+    elif mode == "madvise":
+        used = "no (madvise only)"
+    else:
+        used = "no"
+    return f"transparent huge pages: {mode}; big tables on huge pages: {used}"
+
+
+def print_speed_table(args, ms, compiled, rounds):
     print(
         f"\n### Train step, {args.rows:,} x {args.dim} table, batch "
         f"{args.batch} x {args.length} (jit_compile={compiled})\n"
@@ -98,6 +129,10 @@ def print_speed_table(args, ms, compiled):
         f"\nLazyAdam is {faster:.1f}x faster than Adam (goal >= 5x: "
         f"{'met' if faster >= 5 else 'NOT met'}) and {near_sgd:.2f}x SGD "
         f"(goal <= 1.5x: {'met' if near_sgd <= 1.5 else 'NOT met'})."
+    )
+    print(
+        "LazyAdam / SGD round by round: "
+        + ", ".join(f"{ratio:.2f}x" for ratio in rounds)
     )
 
 
@@ -153,11 +188,11 @@ def main():
     args = parser.parse_args()
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
-        f"load average {os.getloadavg()[0]:.2f} at start"
+        f"load average {os.getloadavg()[0]:.2f} at start\n{huge_pages()}"
     )
     jit_compile = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-    ms, compiled = speed(args, jit_compile)
-    print_speed_table(args, ms, compiled)
+    ms, compiled, rounds = speed(args, jit_compile)
+    print_speed_table(args, ms, compiled, rounds)
     every_row_check(args)
     print(f"\nLoad average {os.getloadavg()[0]:.2f} at end.")
 

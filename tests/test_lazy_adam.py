@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -449,3 +450,40 @@ def test_jax_falls_back_to_adam():
     # not looked up move with their momentum and decay too.
     assert result["max_difference"] < 1e-6
     assert result["untouched_moved"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TENSORFLOW, reason="the benchmark times TensorFlow")
+@pytest.mark.parametrize("tunables", ["", "glibc.malloc.hugetlb=1"])
+def test_benchmark_runs_and_reports_its_setting(tunables):
+    """A tiny run of benchmarks/lazy_adam.py: tables, pages, equality."""
+    script = os.path.join(REPO, "benchmarks", "lazy_adam.py")
+    small = "--rows 2000 --batch 8 --length 5 --steps 1 --rounds 2"
+    result = subprocess.run(
+        [sys.executable, script, *small.split(), "--check-steps", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "GLIBC_TUNABLES": tunables},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "| LazyAdam |" in out and "| Adam |" in out and "| SGD |" in out
+    assert re.search(r"round by round: \d+\.\d\dx, \d+\.\d\dx\n", out)
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as file:
+            mode = file.read().split("[")[1].split("]")[0]
+    except OSError:  # not Linux
+        assert "transparent huge pages: unknown" in out
+        return
+    expected = {
+        ("madvise", ""): "no (madvise only)",
+        ("madvise", "glibc.malloc.hugetlb=1"): "yes (glibc.malloc.hugetlb=1)",
+        ("always", ""): "yes",
+        ("always", "glibc.malloc.hugetlb=1"): "yes",
+    }.get((mode, tunables), "no")
+    assert f"transparent huge pages: {mode}; " in out
+    assert f"big tables on huge pages: {expected}\n" in out
+    # 40 rows, each looked up once per step: LazyAdam computed Adam.
+    assert "(40 rows, 2 steps)" in out
+    assert "(equal to float tolerance)" in out
