@@ -27,6 +27,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_embedplus._xla import in_xla_context
+
 
 def validate_input_length(input_length):
     """Returns `input_length` after checking it is `None` or a positive int."""
@@ -78,7 +80,7 @@ def check_ids(layer, ids):
 def _check_ids_tensorflow(layer, ids):
     import tensorflow as tf
 
-    if _in_xla_context():
+    if in_xla_context(if_unknown=False):
         return ids  # no assertion compiles: `guard_rows` marks bad rows.
     if isinstance(ids, tf.RaggedTensor):
         values = ids.flat_values
@@ -155,24 +157,12 @@ def _cannot_raise(ids):
     """Whether `check_ids` could not raise for `ids`: they are compiled."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _in_xla_context()
+        return in_xla_context(if_unknown=False)
     if backend == "jax":
         import jax
 
         return isinstance(ids, jax.core.Tracer)
     return False
-
-
-def _in_xla_context():
-    """Whether TensorFlow is tracing a `jit_compile=True` function."""
-    import tensorflow as tf
-
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - TF moved its private module
-        return False
-    graph = tf.compat.v1.get_default_graph()
-    return control_flow_util.GraphOrParentsInXlaContext(graph)
 
 
 def _check_ids_concrete(layer, ids):

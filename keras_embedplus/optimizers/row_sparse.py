@@ -18,6 +18,8 @@ row holds that row's total.
 
 import keras
 
+from keras_embedplus._xla import in_xla_context
+
 
 def is_row_sparse(gradient):
     """Returns whether `gradient` is a TensorFlow `IndexedSlices`."""
@@ -37,7 +39,7 @@ def row_totals(gradient):
     kept, and positions of the same row hold equal totals. Either way,
     rows computed from the totals can be written with a scatter update.
     """
-    if _in_xla_context():
+    if in_xla_context(if_unknown=True):
         import tensorflow as tf
 
         rows, sums = _row_sums(gradient)
@@ -91,7 +93,7 @@ def gather_rows(variable, indices):
 
     if isinstance(variable, keras.Variable):
         variable = variable.value
-    if _in_xla_context():
+    if in_xla_context(if_unknown=True):
         return tf.gather(variable, indices)
     return tf.gather_nd(variable, tf.expand_dims(indices, -1))
 
@@ -125,22 +127,6 @@ def _distinct_row_totals(gradient):
     return rows, totals
 
 
-def _in_xla_context():
-    """Whether TensorFlow may be tracing a function compiled with XLA.
-
-    If TensorFlow moved the private module that tells, the answer is yes:
-    the batch-shaped path is correct everywhere, only slower.
-    """
-    import tensorflow as tf
-
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - TF moved its private module
-        return True
-    graph = tf.compat.v1.get_default_graph()
-    return control_flow_util.GraphOrParentsInXlaContext(graph)
-
-
 def _row_sums(gradient):
     """Returns `(rows, sums)`: `sums[rows[i]]` is the total of position i.
 
@@ -166,7 +152,7 @@ def _numbering(indices):
     """
     import tensorflow as tf
 
-    if not _in_xla_context():
+    if not in_xla_context(if_unknown=True):
         return tf.unique(indices)[1]
     size = tf.shape(indices)[0]
     order = tf.argsort(indices)
