@@ -145,8 +145,12 @@ def test_lora_trains_only_the_low_rank_update(tmp_path):
     path = tmp_path / "lora.keras"
     model.save(path)
     revived = keras.saving.load_model(path, safe_mode=True)
+    # Keras saves the table with the low-rank update merged in, so the
+    # revived layer sums in another order: equal up to float32 rounding.
     np.testing.assert_allclose(
-        revived.predict(IDS, verbose=0), model.predict(IDS, verbose=0)
+        revived.predict(IDS, verbose=0),
+        model.predict(IDS, verbose=0),
+        rtol=1e-6,
     )
 
 
