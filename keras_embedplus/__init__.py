@@ -1,20 +1,12 @@
 """Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
 
-from keras_embedplus import optimizers
-from keras_embedplus.layers.lookup_embedding import LookupEmbedding
-from keras_embedplus.layers.one_hot_dense import OneHotDense
-from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
-from keras_embedplus.tools.embedding_history import EmbeddingHistory
-from keras_embedplus.tools.export import export_projector
-from keras_embedplus.tools.export import save_vectors
-from keras_embedplus.tools.export import to_keyed_vectors
-from keras_embedplus.tools.plots import plot_embeddings
+import importlib as _importlib
+import sys as _sys
+
 from keras_embedplus.vectors.align import align_vectors
 from keras_embedplus.vectors.coverage import Coverage
 from keras_embedplus.vectors.read import load_vectors
 from keras_embedplus.vectors.report import VectorFileError
-
-Embedding = LookupEmbedding
 
 __version__ = "0.1.0.dev0"
 
@@ -35,3 +27,30 @@ __all__ = [
     "__version__",
     "optimizers",
 ]
+
+# `import keras_embedplus` imports the layers at once, so that
+# `keras.saving.load_model` finds them registered. Only the command-line
+# launcher (`keras_embedplus_cli`) defers them, and with them Keras and
+# TensorFlow (about 4 s), for its subcommands that read vector files: then
+# the first use of one of these names imports them all.
+if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
+    from keras_embedplus._keras_names import Embedding
+    from keras_embedplus._keras_names import EmbeddingHistory
+    from keras_embedplus._keras_names import LookupEmbedding
+    from keras_embedplus._keras_names import OneHotDense
+    from keras_embedplus._keras_names import PretrainedEmbedding
+    from keras_embedplus._keras_names import export_projector
+    from keras_embedplus._keras_names import optimizers
+    from keras_embedplus._keras_names import plot_embeddings
+    from keras_embedplus._keras_names import save_vectors
+    from keras_embedplus._keras_names import to_keyed_vectors
+
+
+def __getattr__(name):
+    # Reached only for names not imported above (the deferred case).
+    keras_names = _importlib.import_module("keras_embedplus._keras_names")
+    if name in __all__ and hasattr(keras_names, name):
+        value = getattr(keras_names, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

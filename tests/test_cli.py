@@ -1,7 +1,8 @@
 """The `keras-embedplus` command.
 
-The main paths run it as a user does, as a real subprocess (`run_cli`).
-Each subprocess spends seconds importing TensorFlow, so the cheap variants
+The main paths run it as a user does, as a real subprocess (`run_cli`)
+started through the same launcher as the installed command. The demo's
+subprocess spends seconds importing TensorFlow, so the cheap variants
 (help texts, argument checks) call the same `main` in this process
 (`call_cli`).
 """
@@ -38,7 +39,7 @@ VECTORS = np.array(
 def run_cli(*args, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "keras_embedplus.tools.cli", *map(str, args)],
+        [sys.executable, "-m", "keras_embedplus_cli", *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -353,3 +354,38 @@ def test_a_malformed_file_is_named_with_its_line(tmp_path, capsys):
         f"{garbage}, line 1: cannot tell the format",
         "--input-format",
     )
+
+
+VECTOR_SUBCOMMANDS = [
+    ["inspect", "{path}"],
+    ["coverage", "{path}", "--vocab", "{vocab}"],
+    ["convert", "{path}", "{out}"],
+    ["neighbors", "{path}", "king", "-k", "2"],
+]
+
+
+@pytest.mark.parametrize("args", VECTOR_SUBCOMMANDS, ids=lambda a: a[0])
+def test_vector_subcommands_start_without_tensorflow(
+    args, glove_file, tmp_path
+):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("king\nqueen\nzebra\n", encoding="utf-8")
+    argv = [
+        arg.format(path=glove_file, vocab=vocab, out=tmp_path / "out.txt")
+        for arg in args
+    ]
+    script = (
+        "import sys, keras_embedplus_cli\n"
+        f"code = keras_embedplus_cli.main({argv!r})\n"
+        "print([m for m in ('keras', 'tensorflow') if m in sys.modules])\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

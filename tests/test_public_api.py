@@ -1,6 +1,14 @@
 """The public surface is a decision: changing it means changing this list."""
 
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
 import keras_embedplus
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 PUBLIC_API = [
     "Coverage",
@@ -39,3 +47,57 @@ def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.optimizers.__all__:
         member = getattr(keras_embedplus.optimizers, name)
         assert member.__doc__, f"optimizers.{name} has no docstring"
+
+
+def run_python(*parts):
+    """Runs the script `parts` in a fresh Python; returns its stdout lines."""
+    script = "".join(textwrap.dedent(part) for part in parts)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
+REGISTERED = """
+    import keras
+    names = ["LookupEmbedding", "OneHotDense", "PretrainedEmbedding",
+             "LazyAdam"]
+    found = [keras.saving.get_registered_object(f"keras_embedplus>{name}")
+             for name in names]
+    print([getattr(obj, "__name__", None) == name
+           for obj, name in zip(found, names)])
+"""
+
+
+def test_import_registers_every_layer_for_load_model():
+    # A user imports the package, then loads a model: the layers must be
+    # registered by the import alone, before any name is used.
+    lines = run_python("import keras_embedplus\n", REGISTERED)
+    assert lines[-1] == "[True, True, True, True]"
+
+
+def test_the_command_line_defers_keras_until_a_name_is_used():
+    lines = run_python(
+        """
+        import sys
+        import keras_embedplus_cli
+        keras_embedplus_cli.DEFER_KERAS = True
+        import keras_embedplus
+        print("keras" in sys.modules, "tensorflow" in sys.modules)
+        layer = keras_embedplus.Embedding(5, 2)
+        print(type(layer) is keras_embedplus.LookupEmbedding)
+        print(all(getattr(keras_embedplus, n) for n in keras_embedplus.__all__))
+        """,
+        REGISTERED,
+    )
+    assert lines[-4:] == [
+        "False False",
+        "True",
+        "True",
+        "[True, True, True, True]",
+    ]

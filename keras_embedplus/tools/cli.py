@@ -1,9 +1,11 @@
 """The `keras-embedplus` command: the demo and quick looks at vector files.
 
-Run `keras-embedplus --help` (or `python -m keras_embedplus.tools.cli`)
-for the subcommands. Mistakes in the input (a missing or malformed file, an
-unknown word) are reported on stderr in one line, with exit status 1;
-wrong arguments exit with status 2, as argparse does.
+Run `keras-embedplus --help` (or `python -m keras_embedplus_cli`) for the
+subcommands. The command starts through `keras_embedplus_cli`, which keeps
+TensorFlow out of the subcommands that only read vector files. Mistakes in
+the input (a missing or malformed file, an unknown word) are reported on
+stderr in one line, with exit status 1; wrong arguments exit with status 2,
+as argparse does.
 """
 
 import argparse

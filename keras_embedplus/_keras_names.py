@@ -1,0 +1,31 @@
+"""The public names that need Keras, imported together.
+
+Importing the layer modules registers the layers with Keras, which
+`keras.saving.load_model` needs; `keras_embedplus/__init__.py` imports
+this module at once, or on first use when the command line deferred it.
+"""
+
+from keras_embedplus import optimizers
+from keras_embedplus.layers.lookup_embedding import LookupEmbedding
+from keras_embedplus.layers.one_hot_dense import OneHotDense
+from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+from keras_embedplus.tools.embedding_history import EmbeddingHistory
+from keras_embedplus.tools.export import export_projector
+from keras_embedplus.tools.export import save_vectors
+from keras_embedplus.tools.export import to_keyed_vectors
+from keras_embedplus.tools.plots import plot_embeddings
+
+Embedding = LookupEmbedding
+
+__all__ = [
+    "Embedding",
+    "EmbeddingHistory",
+    "LookupEmbedding",
+    "OneHotDense",
+    "PretrainedEmbedding",
+    "export_projector",
+    "optimizers",
+    "plot_embeddings",
+    "save_vectors",
+    "to_keyed_vectors",
+]
