@@ -154,6 +154,35 @@ def test_lora_trains_only_the_low_rank_update(tmp_path):
     )
 
 
+def test_lora_rank_and_weights_together(tmp_path):
+    # keras.layers.Embedding refuses this pair; the lookup takes it.
+    layer = LookupEmbedding(5, 2, weights=TABLE, lora_rank=1, lora_alpha=2.0)
+    assert layer.lora_enabled and layer.lora_rank == 1
+    assert layer.lora_alpha == 2.0
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer.embeddings), TABLE)
+    assert [w.name for w in layer.trainable_weights] == [
+        "lora_embeddings_a",
+        "lora_embeddings_b",
+    ]
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), layer])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(IDS, np.zeros((2, 4, 2)), verbose=0)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(layer._embeddings), TABLE
+    )
+    assert not np.array_equal(ops.convert_to_numpy(layer.embeddings), TABLE)
+    config = layer.get_config()
+    assert (config["lora_rank"], config["lora_alpha"]) == (1, 2.0)
+    path = tmp_path / "lora.keras"
+    model.save(path)
+    revived = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(
+        revived.predict(IDS, verbose=0),
+        model.predict(IDS, verbose=0),
+        rtol=1e-6,
+    )
+
+
 @pytest.mark.parametrize("mode", ["int8", "int4"])
 def test_quantize_really_quantizes(mode, tmp_path):
     rng = np.random.default_rng(0)

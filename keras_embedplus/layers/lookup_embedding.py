@@ -36,7 +36,9 @@ class LookupEmbedding(keras.layers.Embedding):
             `True`, `input_dim` should be the vocabulary size + 1.
         weights: Optional float matrix of shape `(input_dim, output_dim)`:
             the initial table.
-        lora_rank: Optional integer. Rank of a LoRA update of the table.
+        lora_rank: Optional integer. Rank of a LoRA update of the table;
+            works together with `weights` (the update starts at zero, so
+            the layer starts from the given table).
         lora_alpha: Optional number. Scale of the LoRA update.
         check_ids: Boolean, default `True`. Whether to check that every id
             lies in `[0, input_dim)`.
@@ -95,6 +97,10 @@ class LookupEmbedding(keras.layers.Embedding):
                 "`check_ids` must be a boolean. "
                 f"Received: check_ids={check_ids!r}"
             )
+        # Keras builds the layer with its LoRA weights before it sets
+        # `weights`, then refuses a single table for its three weights: the
+        # update is enabled once the table is in place instead.
+        lora_after_weights = weights is not None and lora_rank is not None
         super().__init__(
             input_dim,
             output_dim,
@@ -103,10 +109,12 @@ class LookupEmbedding(keras.layers.Embedding):
             embeddings_constraint=embeddings_constraint,
             mask_zero=mask_zero,
             weights=weights,
-            lora_rank=lora_rank,
-            lora_alpha=lora_alpha,
+            lora_rank=None if lora_after_weights else lora_rank,
+            lora_alpha=None if lora_after_weights else lora_alpha,
             **kwargs,
         )
+        if lora_after_weights:
+            self.enable_lora(lora_rank, lora_alpha=lora_alpha)
         self.input_length = input_length
         self.check_ids = check_ids
         if input_length is not None:
