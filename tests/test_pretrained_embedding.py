@@ -141,6 +141,28 @@ def test_path_loads_only_the_vocabulary(tmp_path):
     np.testing.assert_array_equal(layer.full_table(), reference.full_table())
 
 
+def test_path_finds_words_in_any_case_as_in_memory(tmp_path):
+    # The file's only forms are "iPhone" and "McDonald": no lower, UPPER or
+    # Title variant of the vocabulary's words.
+    words = ["iPhone", "the", "McDonald", "IPHONE"]
+    vectors = KeyedVectors(4)
+    vectors.add_vectors(words, RNG.normal(size=(4, 4)).astype("float32"))
+    vector_file = tmp_path / "vectors.txt"
+    vectors.save_word2vec_format(str(vector_file))
+    vocabulary = ["", "[UNK]", "iphone", "mcdonald", "The", "nope"]
+    layer = PretrainedEmbedding.from_vectors(
+        str(vector_file), vocabulary, oov="zeros"
+    )
+    reference = PretrainedEmbedding.from_vectors(
+        vectors, vocabulary, oov="zeros"
+    )
+    np.testing.assert_array_equal(layer.full_table(), reference.full_table())
+    # The first form in the file wins: "iPhone", not "IPHONE".
+    np.testing.assert_array_equal(layer.full_table()[2], vectors["iPhone"])
+    assert layer.coverage.found_lowercase == 3
+    assert layer.coverage.missing == ("nope",)
+
+
 def test_text_vectorization_vocabulary():
     vectorizer = keras.layers.TextVectorization(output_sequence_length=5)
     vectorizer.adapt(["Hope to see you soon", "Nice to see you again"])

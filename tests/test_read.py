@@ -16,6 +16,7 @@ from gensim.models.fasttext import save_facebook_model
 import keras_embedplus
 from keras_embedplus.vectors import cache
 from keras_embedplus.vectors.detect import detect_format
+from keras_embedplus.vectors.read import AnyCase
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
 from tests.vector_files import format_rows
@@ -298,3 +299,30 @@ def test_damaged_compressed_files(tmp_path, glove, opener, suffix):
     packed.write_bytes(data[:20] + b"\0" * 20 + data[40:])
     with pytest.raises(VectorFileError, match=str(packed)):
         keras_embedplus.load_vectors(packed)
+
+
+@pytest.mark.parametrize("fmt", ["glove", "word2vec-binary", "cache"])
+def test_any_case_vocabulary_keeps_every_case_in_file_order(tmp_path, fmt):
+    words = ["Paris", "the", "iPhone", "paris", "IPHONE", "phone"]
+    vectors = np.arange(12, dtype="float32").reshape(6, 2)
+    if fmt == "glove":
+        path = write_text(tmp_path / "v.txt", format_rows(words, vectors))
+    elif fmt == "word2vec-binary":
+        path = write_binary(tmp_path / "v.bin", words, vectors)
+    else:
+        kv = KeyedVectors(2)
+        kv.add_vectors(words, vectors)
+        path = cache.save_cache(kv, tmp_path / "v.cache")
+    wanted = AnyCase(["iphone", "paris", "absent"])
+    kv, report = read_vectors(path, vocabulary=wanted)
+    assert kv.index_to_key == ["Paris", "iPhone", "paris", "IPHONE"]
+    np.testing.assert_array_equal(kv["IPHONE"], vectors[4])
+    assert (report.rows, report.kept) == (6, 4)
+    # A plain vocabulary keeps the exact words only.
+    kv, _ = read_vectors(path, vocabulary=["iphone", "paris"])
+    assert kv.index_to_key == ["paris"]
+
+
+def test_any_case_needs_words_not_a_string():
+    with pytest.raises(ValueError, match="not a single string"):
+        AnyCase("iphone")

@@ -307,6 +307,7 @@ def _validate_oov_ids(oov_ids, input_dim):
 def _load_for(path, rows, lowercase_fallback):
     """Reads a vector file keeping only the words the vocabulary can use."""
     from keras_embedplus.vectors import vocabulary as vocabulary_lib
+    from keras_embedplus.vectors.read import AnyCase
     from keras_embedplus.vectors.read import load_vectors
 
     words = {
@@ -315,10 +316,7 @@ def _load_for(path, rows, lowercase_fallback):
         if kind == vocabulary_lib.WORD
     }
     if lowercase_fallback:
-        # The case variants the alignment's fallback may settle on.
-        words |= {
-            variant
-            for word in words
-            for variant in (word.lower(), word.upper(), word.title())
-        }
+        # Every case of a word, as the alignment's fallback would see them
+        # in the whole file.
+        words = AnyCase(words)
     return load_vectors(path, vocabulary=words)

@@ -53,8 +53,9 @@ def load_vectors(
         format: String. "auto" (default) or one of "glove", "word2vec",
             "word2vec-binary", "fasttext-bin", "fasttext-vec", "cache",
             "gensim".
-        vocabulary: Iterable of strings, or None. Keep only these words;
-            the others are not parsed, so memory follows the vocabulary.
+        vocabulary: Iterable of strings, `AnyCase`, or None. Keep only
+            these words (with `AnyCase(words)`, in any case); the others
+            are not parsed, so memory follows the vocabulary.
         limit: Integer or None. Read only the first `limit` vectors.
         encoding: String. Encoding of the words (ASCII-compatible).
         allow_pickle: Boolean. Allow gensim's pickled files, which can
@@ -303,9 +304,50 @@ def _check_arguments(format, vocabulary, limit, encoding, progress):
         )
     if vocabulary is None:
         return None
+    if isinstance(vocabulary, AnyCase):
+        return vocabulary
     if isinstance(vocabulary, (str, bytes)):
         raise ValueError(
             "`vocabulary` must be an iterable of words, not a single string. "
             f"Received: vocabulary={vocabulary[:40]!r}"
         )
     return set(vocabulary)
+
+
+class AnyCase:
+    """A `vocabulary` filter that keeps its words in any case.
+
+    `load_vectors(path, vocabulary=AnyCase(["iphone"]))` keeps "iphone",
+    "iPhone" and "IPHONE" wherever the file has them, so that aligning the
+    loaded vectors with a case fallback finds what it would find in the
+    whole file. Words are compared by `str.lower()`.
+
+    Args:
+        words: Iterable of strings.
+
+    Example:
+
+    >>> from keras_embedplus.vectors.read import AnyCase
+    >>> "iPhone" in AnyCase(["iphone"]), "phone" in AnyCase(["iphone"])
+    (True, False)
+    """
+
+    def __init__(self, words):
+        if isinstance(words, (str, bytes)):
+            raise ValueError(
+                "`words` must be an iterable of words, not a single string. "
+                f"Received: words={words[:40]!r}"
+            )
+        self.words = frozenset(words)
+        self.lowered = frozenset(word.lower() for word in self.words)
+
+    def __contains__(self, word):
+        if word in self.words:
+            return True
+        return isinstance(word, str) and word.lower() in self.lowered
+
+    def __iter__(self):
+        return iter(self.words)
+
+    def __len__(self):
+        return len(self.words)
