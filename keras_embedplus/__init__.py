@@ -47,10 +47,11 @@ if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
 
 
 def __getattr__(name):
-    # Reached only for names not imported above (the deferred case).
+    # Reached only for names not imported above (the deferred case); other
+    # lookups (tools probing for attributes) must not import Keras.
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     keras_names = _importlib.import_module("keras_embedplus._keras_names")
-    if name in __all__ and hasattr(keras_names, name):
-        value = getattr(keras_names, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(keras_names, name)
+    globals()[name] = value
+    return value

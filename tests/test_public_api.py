@@ -88,6 +88,7 @@ def test_the_command_line_defers_keras_until_a_name_is_used():
         import keras_embedplus_cli
         keras_embedplus_cli.DEFER_KERAS = True
         import keras_embedplus
+        assert not hasattr(keras_embedplus, "__wrapped__")  # a tool's probe
         print("keras" in sys.modules, "tensorflow" in sys.modules)
         layer = keras_embedplus.Embedding(5, 2)
         print(type(layer) is keras_embedplus.LookupEmbedding)
