@@ -8,12 +8,17 @@ symbolic calls, one `fit` step, masking and mixed precision by calling
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
+import textwrap
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_layer_test(
@@ -157,3 +162,23 @@ requires_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="TensorFlow-only feature (ragged/sparse tensors, graph checks)",
 )
+
+
+def run_python(*parts, **env):
+    """Runs the script `parts` in a fresh Python; returns its stdout lines.
+
+    Each part is dedented on its own; the repository is on `PYTHONPATH` and
+    `env` adds variables. The script must exit with status 0.
+    """
+    script = "".join(textwrap.dedent(part) for part in parts)
+    python_path = os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": python_path, **env},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()

@@ -17,6 +17,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from keras_embedplus.tools import cli
+from tests.harness import run_python
 from tests.pictures import load_picture
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -380,12 +381,4 @@ def test_vector_subcommands_start_without_tensorflow(
         "print([m for m in ('keras', 'tensorflow') if m in sys.modules])\n"
         "sys.exit(code)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "[]"
+    assert run_python(script)[-1] == "[]"

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 import keras_embedplus
 from keras_embedplus.optimizers import LazyAdam
+from tests.harness import run_python
 
 ROWS, DIM, LENGTH = 16, 4, 4
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -335,17 +335,7 @@ def test_mixed_precision_fit():
 
 def run_script(script, **env):
     """Runs `script` in a fresh Python; returns its last stdout line, JSON."""
-    python_path = os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": python_path, **env},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(run_python(script, **env)[-1])
 
 
 MIRRORED = """

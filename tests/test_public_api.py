@@ -1,14 +1,7 @@
 """The public surface is a decision: changing it means changing this list."""
 
-import os
-import pathlib
-import subprocess
-import sys
-import textwrap
-
 import keras_embedplus
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.harness import run_python
 
 PUBLIC_API = [
     "Coverage",
@@ -47,20 +40,6 @@ def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.optimizers.__all__:
         member = getattr(keras_embedplus.optimizers, name)
         assert member.__doc__, f"optimizers.{name} has no docstring"
-
-
-def run_python(*parts):
-    """Runs the script `parts` in a fresh Python; returns its stdout lines."""
-    script = "".join(textwrap.dedent(part) for part in parts)
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.splitlines()
 
 
 REGISTERED = """
