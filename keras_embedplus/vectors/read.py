@@ -306,12 +306,17 @@ def _check_arguments(format, vocabulary, limit, encoding, progress):
         return None
     if isinstance(vocabulary, AnyCase):
         return vocabulary
-    if isinstance(vocabulary, (str, bytes)):
+    return set(_words("vocabulary", vocabulary))
+
+
+def _words(name, words):
+    """`words`, refused with an error if it is a single string."""
+    if isinstance(words, (str, bytes)):
         raise ValueError(
-            "`vocabulary` must be an iterable of words, not a single string. "
-            f"Received: vocabulary={vocabulary[:40]!r}"
+            f"`{name}` must be an iterable of words, not a single string. "
+            f"Received: {name}={words[:40]!r}"
         )
-    return set(vocabulary)
+    return words
 
 
 class AnyCase:
@@ -333,12 +338,7 @@ class AnyCase:
     """
 
     def __init__(self, words):
-        if isinstance(words, (str, bytes)):
-            raise ValueError(
-                "`words` must be an iterable of words, not a single string. "
-                f"Received: words={words[:40]!r}"
-            )
-        self.words = frozenset(words)
+        self.words = frozenset(_words("words", words))
         self.lowered = frozenset(word.lower() for word in self.words)
 
     def __contains__(self, word):
