@@ -31,9 +31,9 @@ def distinct(indices):
     order = tf.argsort(indices)
     ordered = tf.gather(indices, order)
     # Where the sorted indices change, a new number starts.
-    starts = tf.concat(
-        [tf.ones([1], tf.bool), ordered[1:] != ordered[:-1]], 0
-    )[:size]
+    starts = tf.concat([tf.ones([1], tf.bool), ordered[1:] != ordered[:-1]], 0)[
+        :size
+    ]
     sorted_numbers = tf.cumsum(tf.cast(starts, tf.int32)) - 1
     numbers = tf.scatter_nd(order[:, None], sorted_numbers, [size])
     # Only the first position of each number adds its index: no clash.
