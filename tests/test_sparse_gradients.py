@@ -173,6 +173,29 @@ def test_frozen_tables_are_gathered_plainly():
     assert "Unique" not in {op.type for op in graph.get_operations()}
 
 
+@ON_TF
+@pytest.mark.parametrize("compile_kwargs", COMPILES, ids=str)
+def test_lazy_adam_sums_slices_it_was_not_given_summed(compile_kwargs):
+    """`keras.layers.Embedding` still gives a slice per occurrence."""
+    rng = np.random.default_rng(2)
+    table = rng.uniform(-1, 1, (50, 2)).astype("float32")
+    batches = [rng.integers(0, 50, (4, 30)).astype("int32") for _ in range(3)]
+    targets = rng.normal(size=(4, 30, 2)).astype("float32")
+    trained = []
+    for layer in [
+        keras_embedplus.LookupEmbedding(50, 2, weights=table),
+        keras.layers.Embedding(50, 2, weights=table),
+    ]:
+        model = keras.Sequential([keras.Input((30,), dtype="int32"), layer])
+        optimizer = keras_embedplus.optimizers.LazyAdam(0.05)
+        model.compile(optimizer, "mse", **compile_kwargs)
+        for ids in batches:
+            model.train_on_batch(ids, targets)
+        trained.append(model.get_weights()[0])
+    np.testing.assert_allclose(trained[0], trained[1], atol=FLOAT32_NOISE)
+    assert np.abs(trained[0] - table).max() > 0.05
+
+
 @pytest.fixture(scope="module")
 def other_backends(tmp_path_factory):
     """Every optimizer's trained tables on JAX and PyTorch, fresh processes."""

@@ -109,23 +109,33 @@ def rows_at(indices, rows):
 def _distinct_row_totals(gradient):
     """Returns `(rows, totals)`: the distinct rows, each with its total.
 
-    Most rows of a big table occur once in a batch and their total is their
+    The lookups of `keras_embedplus` give each row once already, and then
+    the gradient is returned as it is. Otherwise (a table looked up by two
+    layers, `keras.layers.Embedding`, replicas' gradients put together)
+    most rows of a big table occur once in a batch and their total is their
     only slice; only the slices of rows that repeat (few) are summed. One
     stitch then writes each row's slice, or its sum where it repeats.
     """
     import tensorflow as tf
 
     rows, numbers, counts = tf.unique_with_counts(gradient.indices)
-    repeats = tf.where(tf.gather(counts, numbers) > 1)
-    repeated, numbering = tf.unique(tf.gather_nd(numbers, repeats))
-    sums = tf.math.unsorted_segment_sum(
-        tf.gather_nd(gradient.values, repeats),
-        numbering,
-        num_segments=tf.shape(repeated)[0],
+
+    def summed():
+        repeats = tf.where(tf.gather(counts, numbers) > 1)
+        repeated, numbering = tf.unique(tf.gather_nd(numbers, repeats))
+        sums = tf.math.unsorted_segment_sum(
+            tf.gather_nd(gradient.values, repeats),
+            numbering,
+            num_segments=tf.shape(repeated)[0],
+        )
+        # Where an index is given twice, `dynamic_stitch` keeps the later.
+        totals = tf.dynamic_stitch([numbers, repeated], [gradient.values, sums])
+        return rows, totals
+
+    distinct = tf.equal(tf.size(rows), tf.size(gradient.indices))
+    return tf.cond(
+        distinct, lambda: (gradient.indices, gradient.values), summed
     )
-    # Where an index is given twice, `dynamic_stitch` keeps the later data.
-    totals = tf.dynamic_stitch([numbers, repeated], [gradient.values, sums])
-    return rows, totals
 
 
 def _row_sums(gradient):
