@@ -159,18 +159,24 @@ def test_mixed_precision_gradient_is_summed_in_float32():
     assert sorted(indices.numpy().tolist()) == [1, 3]
 
 
-@ON_TF
-def test_frozen_tables_are_gathered_plainly():
-    """No summing for a table that gets no gradient (frozen, quantized)."""
+def op_types(layer, **call_kwargs):
     import tensorflow as tf
 
-    layer = keras_embedplus.LookupEmbedding(4, 2, trainable=False)
-    graph = (
-        tf.function(layer)
-        .get_concrete_function(tf.TensorSpec((None, 3), tf.int32))
-        .graph
-    )
-    assert "Unique" not in {op.type for op in graph.get_operations()}
+    function = tf.function(lambda ids: layer(ids, **call_kwargs))
+    spec = tf.TensorSpec((None, 3), tf.int32)
+    graph = function.get_concrete_function(spec).graph
+    return {op.type for op in graph.get_operations()}
+
+
+@ON_TF
+def test_no_numbering_where_no_gradient_is_taken():
+    """Frozen tables, and `training=False` (predict, evaluate)."""
+    assert "Unique" in op_types(keras_embedplus.LookupEmbedding(4, 2))
+    frozen = keras_embedplus.LookupEmbedding(4, 2, trainable=False)
+    assert "Unique" not in op_types(frozen)
+    layer = keras_embedplus.LookupEmbedding(4, 2)
+    assert "Unique" not in op_types(layer, training=False)
+    assert "Unique" in op_types(layer, training=True)
 
 
 @ON_TF

@@ -137,7 +137,7 @@ def guard_rows(layer, ids, rows):
     return map_values(ids, rows, poison)
 
 
-def gather_rows(table, ids):
+def gather_rows(table, ids, training=None):
     """Returns `take(table, ids, axis=0)`, with the gradient Keras expects.
 
     On TensorFlow, `ops.take` reads the whole variable into a tensor, and
@@ -151,7 +151,9 @@ def gather_rows(table, ids):
     one slice per occurrence instead, and Keras' optimizers apply their
     non-linear updates (squares, roots, quotients) to each slice before the
     slices are summed, so a repeated id would train differently than on the
-    other backends (see docs/performance.md).
+    other backends (see docs/performance.md). Summing costs a `tf.unique`
+    of the ids in the forward pass, skipped where Keras says no training
+    happens (`training=False`: `predict`, `evaluate`).
     """
     if keras.backend.backend() == "tensorflow" and isinstance(
         table, keras.Variable
@@ -159,12 +161,14 @@ def gather_rows(table, ids):
         import tensorflow as tf
 
         if isinstance(ids, tf.RaggedTensor):
-            return ids.with_flat_values(gather_rows(table, ids.flat_values))
+            rows = gather_rows(table, ids.flat_values, training)
+            return ids.with_flat_values(rows)
         if isinstance(ids, tf.SparseTensor):
             # Keras' lookup reads missing entries of sparse ids as id 0.
-            return gather_rows(table, tf.sparse.to_dense(ids))
+            return gather_rows(table, tf.sparse.to_dense(ids), training)
         ids = tf.convert_to_tensor(ids)
-        if table.trainable and "float" in table.dtype:
+        trains = table.trainable and training is not False
+        if trains and "float" in table.dtype:
             return _gather_summed(table.value, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
