@@ -259,3 +259,26 @@ def test_every_optimizer_trains_as_on_jax_and_pytorch(other_backends):
     for name in XLA_OPTIMIZERS:
         trained = sparse_parity.train(name, jit_compile=True)
         assert_same_training(name, trained, other_backends)
+
+
+@ON_TF
+def test_benchmark_measures_both_lookups():
+    """The benchmark's plain gather still overrides the lookup's gather."""
+    import argparse
+    import importlib.util
+    import os
+
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)),
+        "benchmarks",
+        "sparse_gradients.py",
+    )
+    spec = importlib.util.spec_from_file_location("sparse_gradients", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    args = argparse.Namespace(dim=4, batch=8, length=6, repeats=1, rounds=1)
+    distinct, times = benchmark.measure(100, args)
+    assert 0 < distinct <= 48
+    assert len(times) == 2 * (1 + len(benchmark.OPTIMIZERS))
+    plain = benchmark.PlainGather(10, 2)
+    assert "Unique" not in op_types(plain, training=True)
