@@ -245,9 +245,10 @@ def assert_same_training(name, trained, other_backends):
             )
 
 
-# Under XLA the distinct ids are padded: the optimizers whose update is
-# furthest from linear, and LazyAdam, which sums rows again.
-XLA_OPTIMIZERS = ("adam", "rmsprop", "adagrad", "ftrl", "lamb", "lazy_adam")
+# Under XLA the distinct ids are padded with zero slices: Adam, Ftrl (the
+# most involved update) and LazyAdam, which sums rows again, each compiled
+# once (the gradient itself is checked under XLA above).
+XLA_OPTIMIZERS = ("adam", "ftrl", "lazy_adam")
 
 
 @ON_TF
