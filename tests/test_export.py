@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-from keras import ops
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from keras import ops
 
 import keras_embedplus
 from keras_embedplus.tools import export
