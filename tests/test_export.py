@@ -344,3 +344,28 @@ def test_export_projector_writes_the_words_and_vectors(tmp_path):
         assert file.read().splitlines() == ["good", "great", "bad", "awful"]
     config = (tmp_path / "projector" / "projector_config.pbtxt").read_text()
     assert 'tensor_path: "vectors.tsv"' in config
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    values=st.lists(
+        st.integers(1, 10_000), min_size=1, max_size=8, unique=True
+    ),
+    mask_token=st.sampled_from([None, 0]),
+    num_oov_indices=st.integers(0, 2),
+)
+def test_integer_lookup_rows_are_the_ids_it_gives(
+    values, mask_token, num_oov_indices
+):
+    lookup = keras.layers.IntegerLookup(
+        vocabulary=values,
+        mask_token=mask_token,
+        num_oov_indices=num_oov_indices,
+    )
+    size = lookup.vocabulary_size()
+    table = np.arange(size * 2, dtype="float32").reshape(size, 2)
+    layer = keras_embedplus.Embedding(size, 2, weights=table)
+    vectors = keras_embedplus.to_keyed_vectors(layer, lookup)
+    assert sorted(vectors.index_to_key) == sorted(map(str, values))
+    for value, row in zip(values, _lookup_ids(lookup, values), strict=True):
+        np.testing.assert_array_equal(vectors[str(value)], table[row])
