@@ -278,8 +278,7 @@ def labelled_rows(layer, words, argument="words"):
                 f"`{argument}` has {len(words)} labels, so it asks for row(s) "
                 f"{list(range(layer.input_dim, len(words)))[:10]}."
             )
-    ids, tokens = export.word_rows(layer, words)
-    return ids, tokens
+    return export.word_rows(layer, words)
 
 
 def id_vocabulary(size):
