@@ -47,11 +47,12 @@ class LazyAdam(keras.optimizers.Adam):
     PyTorch, gradients of lookups are dense arrays, so LazyAdam is Adam
     there: correct, not faster.
 
-    By name: once `keras_embedplus` is imported, `model.compile(optimizer=
-    "lazy_adam")` makes a `LazyAdam()`, and so do `"lazyadam"`,
-    `"LazyAdam"`, `"keras_embedplus>LazyAdam"` and the config form
-    `{"class_name": "LazyAdam", "config": {"learning_rate": 0.01}}`, the
-    names `keras.optimizers.get` finds among Keras' custom objects. Keras
+    By name: once `keras_embedplus` is imported,
+    `model.compile(optimizer="lazy_adam")` makes a `LazyAdam()`, and so do
+    `"lazyadam"`, `"LazyAdam"`, `"keras_embedplus>LazyAdam"` and the dict
+    `{"class_name": "LazyAdam", "config": {"learning_rate": 0.01}}`:
+    `keras.optimizers.get` finds these names among Keras' custom objects.
+    Keras
     matches its own optimizers in any case (`"ADAM"`) but custom ones only
     as written, so other spellings get Keras' "Could not interpret
     optimizer identifier" error. A name you registered yourself (e.g.
