@@ -346,12 +346,17 @@ def test_bad_vocabularies(vectors, vocabulary, error, message):
         align_vectors(vectors, vocabulary)
 
 
-def test_layer_with_integer_tokens_is_an_error(vectors):
-    layer = keras.layers.IntegerLookup(vocabulary=[4, 5])
-    with pytest.raises(
-        TypeError, match="strings; row 0 of the IntegerLookup holds -1"
-    ):
-        align_vectors(vectors, layer)
+def test_integer_lookup_tokens_are_their_integers_as_strings():
+    # Vectors keyed by ids, as node2vec or item2vec files are.
+    vectors = make_vectors(["4", "5", "-1"])
+    layer = keras.layers.IntegerLookup(vocabulary=[4, 7, 5], mask_token=0)
+    matrix, coverage = align_vectors(vectors, layer, oov="zeros")
+    # Rows: 0 mask, 1 OOV (-1: not the word "-1"), then 4, 7, 5.
+    np.testing.assert_array_equal(matrix[[2, 4]], vectors.vectors[:2])
+    assert not matrix[[0, 1, 3]].any()
+    assert coverage.missing == ("7",) and coverage.reserved == 2
+    with pytest.raises(TypeError, match="pass the `IntegerLookup` layer"):
+        align_vectors(vectors, layer.get_vocabulary())
 
 
 @pytest.mark.parametrize(

@@ -306,15 +306,10 @@ def _validate_oov_ids(oov_ids, input_dim):
 
 def _load_for(path, rows, lowercase_fallback):
     """Reads a vector file keeping only the words the vocabulary can use."""
-    from keras_embedplus.vectors import vocabulary as vocabulary_lib
     from keras_embedplus.vectors.read import AnyCase
     from keras_embedplus.vectors.read import load_vectors
 
-    words = {
-        token
-        for token, kind in zip(rows.tokens, rows.kinds, strict=True)
-        if kind == vocabulary_lib.WORD
-    }
+    words = {rows.tokens[row] for row in rows.word_ids()}
     if lowercase_fallback:
         # Every case of a word, as the alignment's fallback would see them
         # in the whole file.

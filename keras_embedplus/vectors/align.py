@@ -116,7 +116,8 @@ def align_vectors(
     )
     source, found_lowercase = _find_rows(vectors, rows, lowercase_fallback)
     found = np.flatnonzero(source >= 0)
-    words = rows.kinds == vocabulary_lib.WORD
+    words = np.zeros(len(rows), dtype=bool)
+    words[rows.word_ids()] = True
     missing = np.flatnonzero(words & (source < 0))
     oov_rows = np.flatnonzero(
         (words & (source < 0)) | (rows.kinds == vocabulary_lib.OOV)
@@ -203,7 +204,7 @@ def _find_rows(vectors, rows, lowercase_fallback):
     key_to_index = vectors.key_to_index
     source = np.full(len(rows), -1, dtype=np.int64)
     unresolved = []
-    for row in np.flatnonzero(rows.kinds == vocabulary_lib.WORD).tolist():
+    for row in rows.word_ids().tolist():
         index = key_to_index.get(rows.tokens[row])
         if index is None:
             unresolved.append(row)
