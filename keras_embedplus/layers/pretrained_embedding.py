@@ -1,4 +1,4 @@
-import os
+import warnings
 
 import keras
 import numpy as np
@@ -76,7 +76,7 @@ class PretrainedEmbedding(LookupEmbedding):
         trainable_oov=False,
         oov_ids=None,
         num_oov_rows=None,
-        pretrained_trainable=False,
+        pretrained_trainable=None,
         **kwargs,
     ):
         weights = kwargs.pop("weights", None)
@@ -90,12 +90,16 @@ class PretrainedEmbedding(LookupEmbedding):
                 "had no pretrained vector. Build the layer with "
                 "`PretrainedEmbedding.from_vectors(...)`, which passes them."
             )
-        _check_bool("pretrained_trainable", pretrained_trainable)
+        trainable, pretrained = _trainable_state(
+            kwargs.pop("trainable", None),
+            pretrained_trainable,
+            trainable_oov or kwargs.get("lora_rank") is not None,
+        )
         self.trainable_oov = trainable_oov
         self.num_oov_rows = int(num_oov_rows or 0)
         # Read by `build`, which `input_length` may call from the base init.
-        self._pretrained_trainable = pretrained_trainable
-        super().__init__(input_dim, output_dim, **kwargs)
+        self._pretrained_trainable = pretrained
+        super().__init__(input_dim, output_dim, trainable=trainable, **kwargs)
         self.coverage = None
         if weights is not None or oov_ids is not None:
             self.build()
@@ -115,9 +119,11 @@ class PretrainedEmbedding(LookupEmbedding):
         trainable_oov=False,
         mask_zero=False,
         seed=None,
-        **layer_kwargs,
+        **kwargs,
     ):
         """Builds the layer from pretrained vectors aligned to a vocabulary.
+
+        Every argument is checked before the file is read.
 
         Args:
             vectors_or_path: A `gensim.models.KeyedVectors`, or the path of
@@ -127,38 +133,44 @@ class PretrainedEmbedding(LookupEmbedding):
                 token -> id, or a Keras `TextVectorization`/`StringLookup`
                 layer (its padding and `[UNK]` rows are handled).
             oov: String. Row for tokens without a vector: `"random"`,
-                `"zeros"`, `"mean"` or `"subword"` (fastText vectors).
+                `"zeros"`, `"mean"` or `"subword"` (fastText vectors), or a
+                callable (see `keras_embedplus.vectors.align.align_vectors`).
             lowercase_fallback: Boolean. Look up `"hope"` when `"Hope"` has
                 no vector.
             trainable_oov: Boolean. Train the rows of tokens that had no
                 pretrained vector while the others stay frozen.
             mask_zero: Boolean. Id 0 is padding and is masked.
-            seed: Optional integer for the `"random"` policy.
-            **layer_kwargs: Other layer arguments (`name`, `input_length`,
-                `dtype`, ...).
+            seed: Optional integer for the `"random"` policy. Without it the
+                seed is drawn from Keras' random generator, so
+                `keras.utils.set_random_seed` makes the rows reproducible.
+            **kwargs: The options of `keras_embedplus.load_vectors`
+                (`format`, `encoding`, `limit`, `allow_pickle`, ...), only
+                with a path; the others are layer arguments (`trainable`,
+                `name`, `input_length`, `dtype`, ...).
 
         Returns:
             A `PretrainedEmbedding` with `.coverage` set.
         """
-        from keras_embedplus.vectors import vocabulary as vocabulary_lib
-        from keras_embedplus.vectors.align import align_vectors
+        from keras_embedplus.layers import pretrained_source
 
-        rows = vocabulary_lib.vocabulary_rows(vocabulary)
-        if mask_zero and rows.kinds[0] == vocabulary_lib.WORD:
-            raise ValueError(
-                "`mask_zero=True` reserves id 0 for padding, but row 0 of the "
-                f"vocabulary is the word {rows.tokens[0]!r}. Put the padding "
-                'token ("") first, as TextVectorization does.'
-            )
-        if isinstance(vectors_or_path, (str, os.PathLike)):
-            vectors = _load_for(vectors_or_path, rows, lowercase_fallback)
-        else:
-            vectors = vectors_or_path
-        matrix, coverage = align_vectors(
-            vectors,
+        load_options, layer_kwargs = pretrained_source.split_options(
+            vectors_or_path, kwargs
+        )
+        _check_bool("trainable_oov", trainable_oov)
+        # Layer arguments fail here, before a large file is read.
+        cls(
+            1,
+            1,
+            mask_zero=mask_zero,
+            **{"name": "from_vectors_arguments", **layer_kwargs},
+        )
+        matrix, coverage = pretrained_source.aligned_matrix(
+            vectors_or_path,
             vocabulary,
+            load_options,
             oov=oov,
             lowercase_fallback=lowercase_fallback,
+            mask_zero=mask_zero,
             seed=seed,
         )
         oov_ids = np.flatnonzero(coverage.oov_mask)
@@ -178,8 +190,6 @@ class PretrainedEmbedding(LookupEmbedding):
         if self.built:
             return
         super().build(input_shape)
-        if self.quantization_mode is None:
-            self._embeddings.trainable = self._pretrained_trainable
         if self.trainable_oov:
             self.oov_embeddings = self.add_weight(
                 shape=(self.num_oov_rows, self.output_dim),
@@ -194,6 +204,7 @@ class PretrainedEmbedding(LookupEmbedding):
                 name="oov_positions",
                 trainable=False,
             )
+        self._freeze_pretrained_rows()
 
     def call(self, inputs):
         ids = self._checked_ids(inputs)
@@ -209,19 +220,72 @@ class PretrainedEmbedding(LookupEmbedding):
         config["pretrained_trainable"] = self.pretrained_trainable
         return config
 
+    def __setattr__(self, name, value):
+        # Keras' TensorFlow layer skips `self.x = value` when `self.x is
+        # value`, so `layer.trainable = True` on a layer whose OOV rows
+        # train would never reach the setter that unfreezes the table.
+        if name == "trainable":
+            PretrainedEmbedding.trainable.fset(self, value)
+            return
+        super().__setattr__(name, value)
+
+    @property
+    def trainable(self):
+        """Boolean. Whether any weight of the layer trains; settable.
+
+        `True` (set here, in the constructor or in `from_vectors`)
+        fine-tunes the whole table, pretrained rows included; `False`
+        freezes everything. A layer built with neither is frozen, except
+        for the OOV rows when `trainable_oov=True` (it then reads `True`).
+        Compile the model again after changing it.
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        keras.layers.Layer.trainable.fset(self, value)
+        self._pretrained_trainable = value
+        self._freeze_pretrained_rows()
+
     @property
     def pretrained_trainable(self):
-        """Boolean. Whether the pretrained rows train; settable."""
-        if self.built and self.quantization_mode is None:
-            return bool(self._embeddings.trainable)
-        return self._pretrained_trainable
+        """Boolean. Whether the pretrained rows train (read `trainable`).
+
+        Setting it is deprecated: set `layer.trainable = True` to
+        fine-tune the whole table.
+        """
+        return self._trainable and self._pretrained_trainable
 
     @pretrained_trainable.setter
     def pretrained_trainable(self, value):
         _check_bool("pretrained_trainable", value)
-        self._pretrained_trainable = value
-        if self.built and self.quantization_mode is None:
-            self._embeddings.trainable = value
+        warnings.warn(
+            "Setting `pretrained_trainable` is deprecated: set "
+            "`layer.trainable = True` to fine-tune the pretrained rows (and "
+            "`layer.trainable = False` to freeze everything).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if value:
+            self.trainable = True
+        else:
+            self._pretrained_trainable = False
+            self._freeze_pretrained_rows()
+
+    @property
+    def embeddings(self):
+        """The table the layer looks rows up in, trained OOV rows included.
+
+        With `trainable_oov=True` the OOV rows live in a separate variable
+        (so that no optimizer, weight decay included, can move the frozen
+        rows); this merges them in, as `get_weights()[0]` does.
+        """
+        table = super().embeddings
+        if not self.trainable_oov:
+            return table
+        rows = ops.arange(self.input_dim, dtype="int32")
+        return self._with_oov_rows(rows, table)
 
     @property
     def variable_serialization_spec(self):
@@ -230,26 +294,63 @@ class PretrainedEmbedding(LookupEmbedding):
             spec[None] = [*spec[None], "oov_embeddings", "oov_positions"]
         return spec
 
+    def get_weights(self):
+        """Returns the weights as numpy arrays; `[0]` is the whole table."""
+        weights = super().get_weights()
+        if self.trainable_oov:
+            weights[0] = ops.convert_to_numpy(self.embeddings)
+        return weights
+
+    def set_weights(self, weights):
+        """Sets the weights: `[table]`, or all of `get_weights()`.
+
+        A single `(input_dim, output_dim)` table also sets the OOV rows'
+        variable when `trainable_oov=True`.
+        """
+        if not self.trainable_oov or len(weights) != 1:
+            super().set_weights(weights)
+            return
+        table = np.asarray(weights[0])
+        positions = ops.convert_to_numpy(self.oov_positions)
+        self._set_table(table, np.flatnonzero(positions >= 0))
+
+    def enable_lora(self, rank, lora_alpha=None, **kwargs):
+        if self.trainable_oov:
+            raise NotImplementedError(
+                f"Layer '{self.name}' (PretrainedEmbedding) cannot take a "
+                "LoRA update with `trainable_oov=True`: its trained OOV rows "
+                "live outside the table. Rebuild it with "
+                "`PretrainedEmbedding(..., weights=layer.get_weights()[0])`."
+            )
+        super().enable_lora(rank, lora_alpha=lora_alpha, **kwargs)
+        # Asking for an update means training it, on a frozen table too.
+        keras.layers.Layer.trainable.fset(self, True)
+        self._freeze_pretrained_rows()
+
     def quantize(self, mode=None, type_check=True, config=None):
         if self.trainable_oov:
             raise NotImplementedError(
                 f"Layer '{self.name}' (PretrainedEmbedding) cannot be "
                 "quantized with `trainable_oov=True`: its trained OOV rows "
                 "live outside the table. Rebuild it with "
-                "`PretrainedEmbedding(..., weights=layer.full_table())` and "
-                "quantize that."
+                "`PretrainedEmbedding(..., weights=layer.get_weights()[0])` "
+                "and quantize that."
             )
         super().quantize(mode, type_check=type_check, config=config)
 
     def full_table(self):
-        """Returns the whole table as numpy, trained OOV rows included."""
-        table = ops.convert_to_numpy(self.embeddings).copy()
-        if self.trainable_oov:
-            positions = ops.convert_to_numpy(self.oov_positions)
-            rows = np.flatnonzero(positions >= 0)
-            oov = ops.convert_to_numpy(self.oov_embeddings)
-            table[rows] = oov[positions[rows]]
-        return table
+        """Returns `layer.embeddings` as a numpy array (a copy)."""
+        return np.array(ops.convert_to_numpy(self.embeddings))
+
+    def _freeze_pretrained_rows(self):
+        """Sets the table variable's flag from the layer's state."""
+        if not self.built or self.quantization_mode is not None:
+            return
+        self._embeddings.trainable = bool(
+            self._trainable
+            and self._pretrained_trainable
+            and not self.lora_enabled
+        )
 
     def _with_oov_rows(self, ids, rows):
         positions = ids_lib.gather_rows(self.oov_positions, ids)
@@ -277,6 +378,42 @@ class PretrainedEmbedding(LookupEmbedding):
         self.oov_positions.assign(positions)
 
 
+def _trainable_state(trainable, pretrained_trainable, something_else_trains):
+    """The layer's `trainable` and whether its pretrained rows train.
+
+    `trainable=True` trains the whole table and `False` nothing; without
+    it the pretrained rows are frozen and the layer trains only what else
+    it holds (OOV rows, a LoRA update). `pretrained_trainable` is what
+    `get_config` records; given alone, `True` means `trainable=True`.
+    """
+    for name, value in [
+        ("trainable", trainable),
+        ("pretrained_trainable", pretrained_trainable),
+    ]:
+        if value is not None:
+            _check_bool(name, value)
+    if trainable is None:
+        pretrained = bool(pretrained_trainable)
+        return pretrained or something_else_trains, pretrained
+    if pretrained_trainable is None:
+        return trainable, trainable
+    if pretrained_trainable and not trainable:
+        raise ValueError(
+            "`trainable=False` freezes the whole layer, so "
+            "`pretrained_trainable=True` contradicts it. Pass only "
+            "`trainable`. Received: trainable=False, "
+            "pretrained_trainable=True"
+        )
+    if trainable and not pretrained_trainable and not something_else_trains:
+        raise ValueError(
+            "`trainable=True` with `pretrained_trainable=False` and no "
+            "`trainable_oov` leaves nothing to train. Pass only "
+            "`trainable=True` to fine-tune the table. Received: "
+            "trainable=True, pretrained_trainable=False"
+        )
+    return trainable, pretrained_trainable
+
+
 def _check_bool(name, value):
     if not isinstance(value, bool):
         raise ValueError(
@@ -302,21 +439,3 @@ def _validate_oov_ids(oov_ids, input_dim):
             f"Received: oov_ids={oov_ids!r} with input_dim={input_dim}"
         )
     return oov_ids
-
-
-def _load_for(path, rows, lowercase_fallback):
-    """Reads a vector file keeping only the words the vocabulary can use."""
-    from keras_embedplus.vectors import vocabulary as vocabulary_lib
-    from keras_embedplus.vectors.read import AnyCase
-    from keras_embedplus.vectors.read import load_vectors
-
-    words = {
-        token
-        for token, kind in zip(rows.tokens, rows.kinds, strict=True)
-        if kind == vocabulary_lib.WORD
-    }
-    if lowercase_fallback:
-        # Every case of a word, as the alignment's fallback would see them
-        # in the whole file.
-        words = AnyCase(words)
-    return load_vectors(path, vocabulary=words)
