@@ -224,8 +224,10 @@ class PretrainedEmbedding(LookupEmbedding):
         # Keras' TensorFlow layer skips `self.x = value` when `self.x is
         # value`, so `layer.trainable = True` on a layer whose OOV rows
         # train would never reach the setter that unfreezes the table.
-        if name == "trainable":
-            PretrainedEmbedding.trainable.fset(self, value)
+        # (The deprecation warning of `pretrained_trainable` then points at
+        # the caller, not at Keras.)
+        if name in ("trainable", "pretrained_trainable"):
+            getattr(PretrainedEmbedding, name).fset(self, value)
             return
         super().__setattr__(name, value)
 
@@ -265,7 +267,7 @@ class PretrainedEmbedding(LookupEmbedding):
             "`layer.trainable = True` to fine-tune the pretrained rows (and "
             "`layer.trainable = False` to freeze everything).",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         if value:
             self.trainable = True
@@ -285,7 +287,7 @@ class PretrainedEmbedding(LookupEmbedding):
         if not self.trainable_oov:
             return table
         rows = ops.arange(self.input_dim, dtype="int32")
-        return self._with_oov_rows(rows, table)
+        return self._with_oov_rows(rows, ops.convert_to_tensor(table))
 
     @property
     def variable_serialization_spec(self):
