@@ -19,15 +19,19 @@ class PretrainedEmbedding(LookupEmbedding):
     a row chosen by the `oov` policy, and `layer.coverage` tells how many
     were found.
 
-    The pretrained rows are frozen: the layer has no trainable weights
-    unless you ask for them. `trainable_oov=True` trains only the rows of
-    tokens that had no pretrained vector (kept in a separate small
-    variable) while the pretrained rows stay exactly fixed. Setting
-    `layer.pretrained_trainable = True` unfreezes the pretrained rows for
-    fine-tuning (compile the model again afterwards), and
-    `layer.trainable = False` freezes everything, as for any Keras layer.
-    A saved `.keras` model reloads without the vector file: the table
-    travels in the weights, never in the config.
+    The layer is frozen by default, and `trainable` means what it means for
+    any Keras layer: `trainable=True` (here, in `from_vectors`, or
+    `layer.trainable = True` before compiling) fine-tunes the whole table,
+    `trainable=False` freezes everything. `trainable_oov=True` trains only
+    the rows of tokens that had no pretrained vector while the pretrained
+    rows stay exactly fixed (the layer then reads `trainable == True`;
+    setting `layer.trainable = True` still unfreezes the pretrained rows).
+    `layer.embeddings` and `layer.get_weights()[0]` are the whole table the
+    layer computes with, trained OOV rows included, and
+    `layer.set_weights([table])` sets it. A saved `.keras` model reloads
+    without the vector file, frozen or trainable as it was: the table
+    travels in the weights, never in the config (`layer.coverage` does not
+    travel: it is `None` after a reload).
 
     Args:
         input_dim: Integer. Number of rows (vocabulary size).
@@ -39,12 +43,14 @@ class PretrainedEmbedding(LookupEmbedding):
             `from_vectors`).
         num_oov_rows: Integer. The length of `oov_ids`; only `from_config`
             passes it, as the ids themselves are saved with the weights.
-        pretrained_trainable: Boolean, default `False`. Whether the
-            pretrained rows train. Also a settable attribute; it is kept in
-            the config so a fine-tuned layer reloads as it was.
+        pretrained_trainable: Optional boolean. Recorded by `get_config`:
+            whether the pretrained rows train. Pass `trainable` instead;
+            given alone, `True` means `trainable=True`, and a value that
+            contradicts `trainable` is an error.
         **kwargs: The arguments of `keras_embedplus.LookupEmbedding`
             (`weights`, `mask_zero`, `input_length`, `check_ids`, ...) and
-            the base layer arguments.
+            the base layer arguments, `trainable` among them (default: the
+            pretrained rows frozen).
 
     Call arguments:
         inputs: Integer tensor of ids in `[0, input_dim)`.
@@ -65,8 +71,8 @@ class PretrainedEmbedding(LookupEmbedding):
     >>> keras.ops.convert_to_numpy(layer(np.array([0, 2])))
     array([[1., 2.],
            [0., 0.]], dtype=float32)
-    >>> len(layer.trainable_weights)
-    0
+    >>> layer.trainable, len(layer.trainable_weights)
+    (False, 0)
     """
 
     def __init__(
