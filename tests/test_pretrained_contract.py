@@ -386,3 +386,12 @@ def test_coverage_is_not_restored_by_a_reload(tmp_path):
     model.save(tmp_path / "m.keras")
     revived = keras.saving.load_model(tmp_path / "m.keras")
     assert revived.layers[0].coverage is None
+
+
+@pytest.mark.parametrize("wrap", [list, tuple, np.asarray])
+def test_weights_argument_takes_keras_2_list(wrap):
+    matrix = table(default())
+    weights = matrix if wrap is np.asarray else wrap([matrix])
+    layer = PretrainedEmbedding(8, 4, weights=weights, input_length=4)
+    np.testing.assert_array_equal(layer.get_weights()[0], matrix)
+    assert layer.trainable is False

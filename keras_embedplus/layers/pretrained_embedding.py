@@ -110,6 +110,8 @@ class PretrainedEmbedding(LookupEmbedding):
         if weights is not None or oov_ids is not None:
             self.build()
         if weights is not None:
+            if isinstance(weights, (list, tuple)) and len(weights) == 1:
+                weights = weights[0]  # Keras 2's `weights=[matrix]`
             self._set_table(np.asarray(weights), oov_ids)
         elif oov_ids is not None and trainable_oov:
             self._set_oov_positions(oov_ids)
