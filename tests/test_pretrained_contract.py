@@ -395,3 +395,70 @@ def test_weights_argument_takes_keras_2_list(wrap):
     layer = PretrainedEmbedding(8, 4, weights=weights, input_length=4)
     np.testing.assert_array_equal(layer.get_weights()[0], matrix)
     assert layer.trainable is False
+
+
+def test_lora_trains_the_update_only_and_reloads(tmp_path):
+    layer = from_vectors(lora_rank=2)
+    assert layer.trainable and not layer.pretrained_trainable
+    names = sorted(w.name for w in layer.trainable_weights)
+    assert names == ["lora_embeddings_a", "lora_embeddings_b"]
+    model = sequential(layer)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras").layers[0]
+    assert again.trainable and not again.pretrained_trainable
+    # Asking a frozen layer for an update means training the update.
+    frozen = from_vectors()
+    frozen.enable_lora(2)
+    assert len(frozen.trainable_weights) == 2
+    with pytest.raises(NotImplementedError, match="LoRA"):
+        from_vectors(trainable_oov=True).enable_lora(2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from([None, True, False]),
+    st.booleans(),
+    st.lists(
+        st.tuples(st.sampled_from(["layer", "model"]), st.booleans()),
+        max_size=4,
+    ),
+)
+def test_trainable_state_matches_a_simple_reference(
+    trainable, trainable_oov, assignments
+):
+    """Any constructor switch, then any `trainable` assignments (on the
+    layer or its model), against the rule written out plainly."""
+    kwargs = {} if trainable is None else {"trainable": trainable}
+    layer = from_vectors(trainable_oov=trainable_oov, **kwargs)
+    model = sequential(layer)
+    # The reference: (does the layer train, do its pretrained rows train)
+    on = trainable_oov if trainable is None else trainable
+    pretrained = bool(trainable)
+    model_on = True
+    for target, value in assignments:
+        if target == "layer":
+            layer.trainable = value
+        else:
+            model.trainable = value
+            # Keras' TF layers (a model too) skip an assignment of the value
+            # the attribute already has: the model's setter never runs.
+            if value == model_on and keras.backend.backend() == "tensorflow":
+                continue
+            model_on = value
+        on = pretrained = value
+    assert layer.trainable is on
+    assert layer.pretrained_trainable is (on and pretrained)
+    expected = []
+    if on and pretrained:
+        expected.append("embeddings")
+    if on and trainable_oov:
+        expected.append("oov_embeddings")
+    assert sorted(w.name for w in layer.trainable_weights) == expected
+    # A frozen model hides the weights of its layers, as in Keras.
+    in_model = expected if model_on else []
+    assert sorted(w.name for w in model.trainable_weights) == in_model
+    config = layer.get_config()
+    revived = PretrainedEmbedding.from_config(config)
+    revived.build()
+    assert revived.trainable is on
+    assert sorted(w.name for w in revived.trainable_weights) == expected
