@@ -265,7 +265,7 @@ def write_latin1(path):
 def test_from_vectors_forwards_encoding_format_and_limit(tmp_path):
     path = tmp_path / "latin.vec"
     write_latin1(path)
-    with pytest.raises(Exception, match="latin-1"):
+    with pytest.raises(keras_embedplus.VectorFileError, match="latin-1"):
         PretrainedEmbedding.from_vectors(path, ["café"], oov="zeros")
     layer = PretrainedEmbedding.from_vectors(
         path,
@@ -462,3 +462,18 @@ def test_trainable_state_matches_a_simple_reference(
     revived.build()
     assert revived.trainable is on
     assert sorted(w.name for w in revived.trainable_weights) == expected
+
+
+def test_gensim_latin1_file_through_from_vectors():
+    from gensim.test.utils import datapath
+
+    path = datapath("pang_lee_polarity_fasttext.vec")  # line 150: latin-1
+    with pytest.raises(keras_embedplus.VectorFileError, match="encoding="):
+        PretrainedEmbedding.from_vectors(path, ["", "the"], oov="zeros")
+    kv = keras_embedplus.load_vectors(path, encoding="latin-1")
+    words = ["", "[UNK]", *kv.index_to_key[140:160]]
+    layer = PretrainedEmbedding.from_vectors(
+        path, words, encoding="latin-1", oov="zeros"
+    )
+    assert layer.coverage.ratio == 1.0
+    np.testing.assert_array_equal(table(layer)[2:], kv.vectors[140:160])

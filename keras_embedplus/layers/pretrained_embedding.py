@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_embedplus.layers import ids as ids_lib
+from keras_embedplus.layers import pretrained_arguments as arguments
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 
 
@@ -86,8 +87,8 @@ class PretrainedEmbedding(LookupEmbedding):
         **kwargs,
     ):
         weights = kwargs.pop("weights", None)
-        _check_bool("trainable_oov", trainable_oov)
-        oov_ids = _validate_oov_ids(oov_ids, input_dim)
+        arguments.check_bool("trainable_oov", trainable_oov)
+        oov_ids = arguments.validate_oov_ids(oov_ids, input_dim)
         if oov_ids is not None:
             num_oov_rows = len(oov_ids)
         if trainable_oov and num_oov_rows is None:
@@ -96,7 +97,7 @@ class PretrainedEmbedding(LookupEmbedding):
                 "had no pretrained vector. Build the layer with "
                 "`PretrainedEmbedding.from_vectors(...)`, which passes them."
             )
-        trainable, pretrained = _trainable_state(
+        trainable, pretrained = arguments.trainable_state(
             kwargs.pop("trainable", None),
             pretrained_trainable,
             trainable_oov or kwargs.get("lora_rank") is not None,
@@ -164,12 +165,14 @@ class PretrainedEmbedding(LookupEmbedding):
         load_options, layer_kwargs = pretrained_source.split_options(
             vectors_or_path, kwargs
         )
-        _check_bool("trainable_oov", trainable_oov)
+        arguments.check_bool("trainable_oov", trainable_oov)
         # Layer arguments fail here, before a large file is read.
         cls(
             1,
             1,
             mask_zero=mask_zero,
+            trainable_oov=trainable_oov,
+            oov_ids=[0] if trainable_oov else None,
             **{"name": "from_vectors_arguments", **layer_kwargs},
         )
         matrix, coverage = pretrained_source.aligned_matrix(
@@ -269,7 +272,7 @@ class PretrainedEmbedding(LookupEmbedding):
 
     @pretrained_trainable.setter
     def pretrained_trainable(self, value):
-        _check_bool("pretrained_trainable", value)
+        arguments.check_bool("pretrained_trainable", value)
         warnings.warn(
             "Setting `pretrained_trainable` is deprecated: set "
             "`layer.trainable = True` to fine-tune the pretrained rows (and "
@@ -386,66 +389,3 @@ class PretrainedEmbedding(LookupEmbedding):
         positions = np.full((self.input_dim,), -1, dtype="int32")
         positions[oov_ids] = np.arange(len(oov_ids), dtype="int32")
         self.oov_positions.assign(positions)
-
-
-def _trainable_state(trainable, pretrained_trainable, something_else_trains):
-    """The layer's `trainable` and whether its pretrained rows train.
-
-    `trainable=True` trains the whole table and `False` nothing; without
-    it the pretrained rows are frozen and the layer trains only what else
-    it holds (OOV rows, a LoRA update). `pretrained_trainable` is what
-    `get_config` records; given alone, `True` means `trainable=True`.
-    """
-    for name, value in [
-        ("trainable", trainable),
-        ("pretrained_trainable", pretrained_trainable),
-    ]:
-        if value is not None:
-            _check_bool(name, value)
-    if trainable is None:
-        pretrained = bool(pretrained_trainable)
-        return pretrained or something_else_trains, pretrained
-    if pretrained_trainable is None:
-        return trainable, trainable
-    if pretrained_trainable and not trainable:
-        raise ValueError(
-            "`trainable=False` freezes the whole layer, so "
-            "`pretrained_trainable=True` contradicts it. Pass only "
-            "`trainable`. Received: trainable=False, "
-            "pretrained_trainable=True"
-        )
-    if trainable and not pretrained_trainable and not something_else_trains:
-        raise ValueError(
-            "`trainable=True` with `pretrained_trainable=False` and no "
-            "`trainable_oov` leaves nothing to train. Pass only "
-            "`trainable=True` to fine-tune the table. Received: "
-            "trainable=True, pretrained_trainable=False"
-        )
-    return trainable, pretrained_trainable
-
-
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(
-            f"`{name}` must be a boolean. Received: {name}={value!r}"
-        )
-
-
-def _validate_oov_ids(oov_ids, input_dim):
-    if oov_ids is None:
-        return None
-    oov_ids = np.asarray(oov_ids)
-    if oov_ids.size == 0:
-        return oov_ids.astype("int64")
-    if (
-        oov_ids.ndim != 1
-        or not np.issubdtype(oov_ids.dtype, np.integer)
-        or oov_ids.min() < 0
-        or oov_ids.max() >= input_dim
-        or len(np.unique(oov_ids)) != len(oov_ids)
-    ):
-        raise ValueError(
-            "`oov_ids` must be distinct integer ids in [0, input_dim). "
-            f"Received: oov_ids={oov_ids!r} with input_dim={input_dim}"
-        )
-    return oov_ids
