@@ -235,6 +235,11 @@ def test_set_weights_with_one_table_sets_every_row():
         layer.set_weights([new[:3]])
     with pytest.raises(ValueError, match="length 2"):
         layer.set_weights([new, new])
+    # A full list whose table contradicts its OOV rows is refused.
+    weights = layer.get_weights()
+    weights[0] = weights[0] + 1.0
+    with pytest.raises(ValueError, match="disagree"):
+        layer.set_weights(weights)
 
 
 def test_model_level_weights_round_trip():

@@ -318,12 +318,30 @@ class PretrainedEmbedding(LookupEmbedding):
         """Sets the weights: `[table]`, or all of `get_weights()`.
 
         A single `(input_dim, output_dim)` table also sets the OOV rows'
-        variable when `trainable_oov=True`.
+        variable when `trainable_oov=True`; a full list whose table and OOV
+        rows disagree is an error.
         """
-        if not self.trainable_oov or len(weights) != 1:
+        if not self.trainable_oov or len(weights) not in (1, 3):
             super().set_weights(weights)
             return
         table = np.asarray(weights[0])
+        if len(weights) == 3:
+            oov, positions = np.asarray(weights[1]), np.asarray(weights[2])
+            rows = np.flatnonzero(positions >= 0)
+            if table.shape != (self.input_dim, self.output_dim) or (
+                oov.shape != (self.num_oov_rows, self.output_dim)
+                or not np.array_equal(table[rows], oov[positions[rows]])
+            ):
+                raise ValueError(
+                    f"Layer '{self.name}' received a table and OOV rows "
+                    "that disagree (or of the wrong shapes). Pass the table "
+                    "alone, `set_weights([table])`, to set every row. "
+                    f"Expected shapes: {(self.input_dim, self.output_dim)}, "
+                    f"{(self.num_oov_rows, self.output_dim)}, "
+                    f"{(self.input_dim,)}"
+                )
+            super().set_weights(weights)
+            return
         positions = ops.convert_to_numpy(self.oov_positions)
         self._set_table(table, np.flatnonzero(positions >= 0))
 
