@@ -6,8 +6,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
-
 # Quantized tables are read through the layer, this many ids at a time.
 _CHUNK = 8192
 
@@ -15,9 +13,10 @@ _CHUNK = 8192
 def layer_table(layer):
     """Returns the table a layer looks rows up in, as a float32 array.
 
-    Row `i` is the vector the layer outputs for id `i`: LoRA updates are
-    merged in, int8/int4 quantized tables are dequantized, and the trained
-    OOV rows of a `PretrainedEmbedding` replace their pretrained values.
+    Row `i` is the vector the layer outputs for id `i`: the layer's
+    `embeddings` (which merge in LoRA updates and the trained OOV rows of
+    a `PretrainedEmbedding`), or for int8/int4 quantized tables the
+    dequantized rows the layer outputs.
 
     Args:
         layer: A built `keras.layers.Embedding` (`LookupEmbedding`,
@@ -39,8 +38,6 @@ def layer_table(layer):
             "`input_length`."
         )
     if layer.quantization_mode is None:
-        if isinstance(layer, PretrainedEmbedding):
-            return np.asarray(layer.full_table(), "float32")
         return np.asarray(ops.convert_to_numpy(layer.embeddings), "float32")
     chunks = [
         ops.convert_to_numpy(
