@@ -74,8 +74,8 @@ def detect_format(source):
         One of the format names accepted by `load_vectors`.
     """
     path = check_source(source)
-    if cache.is_cache(path):
-        return "cache"
+    if cache.is_cache(path) or os.path.isdir(path):
+        return "cache"  # A directory can be nothing else: load_cache says.
     with Opened(path) as opened:
         return _sniff(opened.head, path)
 
