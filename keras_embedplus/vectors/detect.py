@@ -9,7 +9,8 @@ what it finds. The rules, in order:
 3. A pickle (byte `0x80`, then protocol 2 to 5): "gensim", the files of
    `KeyedVectors.save` and `Word2Vec.save` (loaded only with
    `allow_pickle=True`).
-4. The fastText magic number (int32 793712314): "fasttext-bin".
+4. The fastText magic number (int32 793712314), or the training arguments
+   that older fastText files start with: "fasttext-bin".
 5. A first line of two integers "count dim" (after an optional UTF-8 BOM):
    "word2vec" when the next line is a word and `dim` numbers
    ("fasttext-vec" when the name ends in `.vec`), "word2vec-binary"
@@ -26,6 +27,7 @@ import os
 import zlib
 
 from keras_embedplus.vectors import cache
+from keras_embedplus.vectors.fasttext_format import is_fasttext_bin
 from keras_embedplus.vectors.report import VectorFileError
 
 FORMATS = (
@@ -39,7 +41,6 @@ FORMATS = (
 )
 _HEAD = 1 << 16
 BOM = b"\xef\xbb\xbf"
-_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -83,7 +84,7 @@ def detect_format(source):
 def _sniff(head, path):
     if head[:2] in _PICKLE_PROTOCOLS:
         return "gensim"
-    if head[:4] == _FASTTEXT_MAGIC:
+    if is_fasttext_bin(head):  # With its magic number, or an old file.
         return "fasttext-bin"
     if head.startswith(b"\x93NUMPY"):
         raise VectorFileError(
