@@ -9,6 +9,7 @@ subprocess spends seconds importing TensorFlow, so the cheap variants
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -453,6 +454,9 @@ def test_inspect_reads_the_projector_files_the_package_writes(tmp_path, capsys):
     loaded = load_cache(out)
     assert loaded.index_to_key == WORDS
     np.testing.assert_array_equal(loaded.vectors, VECTORS)
+    # A cache directory stays a cache, whatever else it holds.
+    shutil.copy(vectors_path, out / "vectors.tsv")
+    assert "format:       cache\n" in call_cli(capsys, "inspect", out).stdout
     # Several metadata columns: a header line, the first column is the word.
     write_projector(
         vectors, folder, metadata={"word": WORDS, "count": range(7)}

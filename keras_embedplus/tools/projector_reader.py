@@ -26,7 +26,10 @@ def is_projector(path):
     """Whether `path` names a projector `vectors.tsv` or its directory."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return os.path.isfile(os.path.join(path, VECTORS))
+        # A cache directory is a cache, whatever else it holds.
+        return os.path.isfile(os.path.join(path, VECTORS)) and not (
+            os.path.exists(os.path.join(path, "header.json"))
+        )
     return path.endswith(".tsv")
 
 
