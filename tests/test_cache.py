@@ -35,6 +35,10 @@ def kv():
     return kv
 
 
+# `make test` runs a few; a long session: READER_FUZZ_EXAMPLES=20000.
+FUZZ_EXAMPLES = int(os.environ.get("READER_FUZZ_EXAMPLES", "150"))
+
+
 def test_round_trip_is_exact_and_memory_mapped(tmp_path, kv):
     path = save_cache(kv, tmp_path / "cache")
     loaded = load_cache(path)
@@ -515,7 +519,7 @@ def _mutate(data, path):
     target.write_bytes(raw)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(st.data())
 def test_fuzz_a_mutated_cache_loads_exactly_or_raises(tmp_path_factory, data):
     words = data.draw(

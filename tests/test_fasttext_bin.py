@@ -6,6 +6,7 @@ vectors read from a cut file.
 """
 
 import gzip
+import os
 import pathlib
 import shutil
 import struct
@@ -28,6 +29,9 @@ NEW = datapath("lee_fasttext_new.bin")
 SUPERVISED = datapath("pang_lee_polarity_fasttext.bin")
 OLD_BYTES = pathlib.Path(OLD).read_bytes()
 NEW_BYTES = pathlib.Path(NEW).read_bytes()
+
+# `make test` runs a few; a long session: READER_FUZZ_EXAMPLES=20000.
+FUZZ_EXAMPLES = int(os.environ.get("READER_FUZZ_EXAMPLES", "40"))
 
 
 def assert_same(ours, theirs):
@@ -153,7 +157,7 @@ def test_compressed(tmp_path):
     _assert_refused(cut, "ends at byte", "output matrix")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(
     st.sampled_from(["old", "new"]),
     st.integers(0, len(NEW_BYTES) - 1),

@@ -41,6 +41,7 @@ FORMATS = (
 )
 _HEAD = 1 << 16
 BOM = b"\xef\xbb\xbf"
+_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
