@@ -22,13 +22,14 @@ DEBUG_VARIABLE = "KERAS_EMBEDPLUS_DEBUG"
 
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        # Words (or argument bytes) the terminal cannot show are escaped,
+        # not a crash; argparse's own messages included.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
-    for stream in (sys.stdout, sys.stderr):
-        # Words the terminal cannot show are escaped, not a crash.
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
     try:
         args.handler(args)
     except BrokenPipeError:
