@@ -605,6 +605,7 @@ def test_hostile_files_never_show_a_traceback(tmp_path, capsys):
         for args in (
             ["inspect", path],
             ["coverage", path, "--vocab", vocab],
+            ["coverage", vocab, "--vocab", path],
             ["convert", path, tmp_path / "out" / name],
             ["neighbors", path, "king", "queen"],
             ["inspect", path, "--input-format", "fasttext-bin"],

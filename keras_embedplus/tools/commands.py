@@ -149,6 +149,9 @@ def _print_neighbors(vectors, word, k):
 
 def read_vocabulary_file(path):
     """Reads one word a line, skipping blank lines; refuses repeats."""
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory, not a vocabulary file")
+    _check_readable(path)
     words = {}
     try:
         with open(path, encoding="utf-8") as file:
