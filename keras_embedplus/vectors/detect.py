@@ -9,8 +9,7 @@ what it finds. The rules, in order:
 3. A pickle (byte `0x80`, then protocol 2 to 5): "gensim", the files of
    `KeyedVectors.save` and `Word2Vec.save` (loaded only with
    `allow_pickle=True`).
-4. The fastText magic number (int32 793712314), or the training arguments
-   that older fastText files start with: "fasttext-bin".
+4. The fastText magic number (int32 793712314): "fasttext-bin".
 5. A first line of two integers "count dim" (after an optional UTF-8 BOM):
    "word2vec" when the next line is a word and `dim` numbers
    ("fasttext-vec" when the name ends in `.vec`), "word2vec-binary"
@@ -85,7 +84,7 @@ def detect_format(source):
 def _sniff(head, path):
     if head[:2] in _PICKLE_PROTOCOLS:
         return "gensim"
-    if is_fasttext_bin(head):  # With its magic number, or an old file.
+    if is_fasttext_bin(head):  # The magic number, or an older file's start.
         return "fasttext-bin"
     if head.startswith(b"\x93NUMPY"):
         raise VectorFileError(
