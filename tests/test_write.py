@@ -2,6 +2,7 @@
 
 import bz2
 import gzip
+import os
 import warnings
 
 import numpy as np
@@ -380,7 +381,10 @@ ANY_TOKEN = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(
+    max_examples=int(os.environ.get("READER_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+)
 @given(st.data(), st.sampled_from(write_lib.FORMATS), st.integers(1, 4))
 def test_written_reads_back_with_ours_and_gensim_or_is_refused(
     tmp_path_factory, data, format, dim
