@@ -634,3 +634,33 @@ def test_hostile_files_in_a_real_process(tmp_path):
     done = run_cli("--debug", "inspect", paths["random.bin"])
     assert done.returncode == 1
     assert "Traceback" in done.stderr
+
+
+def test_the_readers_advice_names_the_command_lines_flags(tmp_path, capsys):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"caf\xe9 0.1 0.2\nthe 0.3 0.4\n")
+    done = call_cli(capsys, "inspect", latin)
+    assert_user_error(done, "--encoding latin-1")
+    assert "encoding='" not in done.stderr
+    done = call_cli(capsys, "inspect", latin, "--encoding", "latin-1")
+    assert "'café'" in done.stdout
+
+
+def test_nonfinite_and_truncation_flags_reach_the_reader(tmp_path, capsys):
+    import inspect
+
+    from keras_embedplus.vectors.read import read_vectors
+
+    if "allow_nonfinite" not in inspect.signature(read_vectors).parameters:
+        pytest.skip("this reader has no allow_nonfinite / on_truncation")
+    nan = tmp_path / "nan.txt"
+    nan.write_text("the 0.1 nan\ncat 0.3 0.4\n")
+    assert_user_error(call_cli(capsys, "inspect", nan), "--allow-nonfinite")
+    done = call_cli(capsys, "inspect", nan, "--allow-nonfinite")
+    assert "not finite:   1 value\n" in done.stdout
+    cut = tmp_path / "cut.txt"
+    cut.write_text("3 2\nthe 0.1 0.2\ncat 0.3 0.4\n")
+    assert_user_error(call_cli(capsys, "inspect", cut), "--on-truncation warn")
+    with pytest.warns(UserWarning):
+        done = call_cli(capsys, "inspect", cut, "--on-truncation", "warn")
+    assert "words:        2\n" in done.stdout

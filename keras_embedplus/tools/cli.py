@@ -239,6 +239,21 @@ def _add_input_arguments(parser):
             "trust, as unpickling can run any code"
         ),
     )
+    parser.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="keep vectors holding nan or inf instead of refusing the file",
+    )
+    parser.add_argument(
+        "--on-truncation",
+        choices=("raise", "warn"),
+        default="raise",
+        help=(
+            "what to do with a file cut short (fewer rows than its header "
+            "declares): refuse it (default) or read what it holds, with a "
+            "warning"
+        ),
+    )
 
 
 if __name__ == "__main__":

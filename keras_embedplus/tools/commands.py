@@ -6,6 +6,7 @@ result on stdout, and raises `UsageError` for a mistake in the input, which
 """
 
 import os
+import re
 import stat
 
 import numpy as np
@@ -232,12 +233,19 @@ def _read(args):
             and projector_reader.is_projector(args.path)
         ):
             return projector_reader.read_projector(args.path, args.limit)
+        options = {}
+        # Passed only when asked for: a reader without them still reads.
+        if args.allow_nonfinite:
+            options["allow_nonfinite"] = True
+        if args.on_truncation != "raise":
+            options["on_truncation"] = args.on_truncation
         return read_vectors(
             args.path,
             format=args.input_format,
             limit=args.limit,
             encoding=args.encoding,
             allow_pickle=args.allow_pickle,
+            **options,
         )
     except (OSError, ValueError, EOFError) as error:
         raise UsageError(describe(error)) from error
@@ -287,19 +295,30 @@ def _examples(words):
     return ", ".join(map(repr, words))
 
 
+# The readers' advice names Python arguments: say the command line's flags.
+_FLAGS = [
+    (re.compile(r"\ballow_pickle=True"), "--allow-pickle"),
+    (re.compile(r"\ballow_nonfinite=True"), "--allow-nonfinite"),
+    (re.compile(r"\bon_truncation='(\w+)'"), r"--on-truncation \1"),
+    (re.compile(r"\bencoding='([^']+)'"), r"--encoding \1"),
+    (re.compile(r"\bformat='([^']+)'"), r"--input-format \1"),
+    (re.compile(r"\blimit=(\d+)"), r"--limit \1"),
+]
+
+
 def describe(error):
     """The message of `error`, in the command line's words."""
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     message = str(error) or type(error).__name__
-    # The readers speak Python; say the command line's names.
-    message = message.replace("allow_pickle=True", "--allow-pickle")
     message = message.replace(
         "save it once with keras_embedplus.vectors.cache."
         "save_cache(kv, directory) to reload it pickle-free",
         "convert it once to a cache (keras-embedplus convert PATH OUT "
         "--allow-pickle) to reload it pickle-free",
     )
+    for pattern, flag in _FLAGS:
+        message = pattern.sub(flag, message)
     if "format=" in message:
         message += " (on the command line: --input-format FORMAT)"
     return message
