@@ -550,3 +550,12 @@ def test_fuzz_a_mutated_cache_loads_exactly_or_raises(tmp_path_factory, data):
         np.testing.assert_array_equal(
             loaded.vectors.view(np.uint8), expected[1].view(np.uint8)
         )
+
+
+def test_a_cache_has_the_permissions_of_a_directory_made_with_the_umask(
+    tmp_path, kv
+):
+    made = tmp_path / "made"
+    made.mkdir()
+    path = save_cache(kv, tmp_path / "cache")
+    assert os.stat(path).st_mode == os.stat(made).st_mode

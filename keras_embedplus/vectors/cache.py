@@ -17,6 +17,7 @@ disagreement is a `VectorFileError` that names the file.
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 
@@ -122,7 +123,7 @@ def save_cache(kv, path):
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     name = os.path.basename(path)
-    staging = tempfile.mkdtemp(prefix=f".{name}.writing-", dir=parent)
+    staging = _new_directory(parent, f".{name}.writing-")
     try:
         with open(os.path.join(staging, VECTORS), "wb") as f:
             np.save(f, np.ascontiguousarray(vectors), allow_pickle=False)
@@ -204,6 +205,18 @@ def _swap(staging, path, name, parent):
         pass
     finally:
         os.close(directory)
+
+
+def _new_directory(parent, prefix):
+    """A new directory with the umask's permissions (not mkdtemp's 0700,
+    which would keep a shared cache from other users)."""
+    while True:
+        path = os.path.join(parent, prefix + secrets.token_hex(4))
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
 
 
 def _sync(file):
