@@ -485,6 +485,8 @@ def test_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
     garbage.write_bytes(b"\xff\xfe not vectors")
     with pytest.raises(Exception, match="cannot tell the format"):
         cli.main(["--debug", "inspect", str(garbage)])
+    with pytest.raises(Exception, match="cannot tell the format"):
+        cli.main(["inspect", str(garbage), "--debug"])
     monkeypatch.setenv("KERAS_EMBEDPLUS_DEBUG", "1")
     with pytest.raises(Exception, match="cannot tell the format"):
         cli.main(["inspect", str(garbage)])

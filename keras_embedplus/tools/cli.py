@@ -81,11 +81,21 @@ def build_parser():
             f"{DEBUG_VARIABLE}=1)"
         ),
     )
+    # `--debug` also after the subcommand; SUPPRESS keeps the subcommand's
+    # parser from resetting a `--debug` given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error",
+    )
     subcommands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND"
     )
     demo = subcommands.add_parser(
         "demo",
+        parents=[debug],
         help="walk through how an embedding layer works",
         description=(
             "Run the Q&A walkthrough: the question's Embedding(5, 2, "
@@ -108,6 +118,7 @@ def build_parser():
 
     inspect = subcommands.add_parser(
         "inspect",
+        parents=[debug],
         help="describe a vector file",
         description=(
             "Describe a vector file: its format, number of words, "
@@ -127,6 +138,7 @@ def build_parser():
 
     coverage = subcommands.add_parser(
         "coverage",
+        parents=[debug],
         help="how much of a vocabulary a vector file covers",
         description=(
             "Align a vector file to a vocabulary file (one word a line) "
@@ -158,6 +170,7 @@ def build_parser():
 
     convert = subcommands.add_parser(
         "convert",
+        parents=[debug],
         help="convert a vector file to the fast cache or another format",
         description=(
             "Read a vector file and write it again: by default to the "
@@ -184,6 +197,7 @@ def build_parser():
 
     neighbors = subcommands.add_parser(
         "neighbors",
+        parents=[debug],
         help="nearest words by cosine similarity",
         description=(
             "List the words whose vectors are nearest to each WORD's."
