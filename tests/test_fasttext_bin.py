@@ -78,13 +78,43 @@ def test_a_supervised_model_gives_its_word_vectors():
         load_facebook_vectors(SUPERVISED)  # What we no longer let through.
 
 
-def test_a_supervised_model_with_subwords_is_a_clear_error(tmp_path):
-    data = bytearray(pathlib.Path(SUPERVISED).read_bytes())
-    struct.pack_into("<i", data, 8 + 4 * 10, 6)  # maxn = 6
+def _as_classifier(data):
+    """`lee_fasttext_new.bin` turned into a supervised model: same words
+    and input matrix (with n-grams), one label, softmax, a 1-row output."""
+    from keras_embedplus.vectors.detect import Opened
+    from keras_embedplus.vectors.fasttext_format import _Layout
+
+    path = NEW  # Only its layout is read here.
+    with Opened(path) as opened:
+        layout = _Layout(opened, path)
+    dictionary_end = layout.input_offset - 17  # quant byte + 2 int64
+    args = bytearray(data[:64])
+    struct.pack_into("<2i", args, 8 + 4 * 6, 3, 3)  # loss softmax, model sup
+    size, nwords, _, ntokens, prune = struct.unpack("<3iqq", data[64:92])
+    output = layout.input_offset + (nwords + layout.bucket) * layout.dim * 4
+    return b"".join(
+        [
+            bytes(args),
+            struct.pack("<3iqq", size + 1, nwords, 1, ntokens, prune),
+            data[92:dictionary_end],
+            b"__label__x\x00" + struct.pack("<qb", 5, 1),
+            data[dictionary_end:output],
+            b"\x00" + struct.pack("<2q", 1, layout.dim),
+            np.ones(layout.dim, "<f4").tobytes(),
+        ]
+    )
+
+
+def test_a_supervised_model_with_subwords_gives_them_too(tmp_path):
+    # fastText builds a word's vector the same way in every model: the
+    # classifier's must be the unsupervised model's, bit for bit.
     path = tmp_path / "classifier.bin"
-    path.write_bytes(bytes(data))
-    with pytest.raises(VectorFileError, match="supervised fastText model"):
-        keras_embedplus.load_vectors(path)
+    path.write_bytes(_as_classifier(NEW_BYTES))
+    with pytest.raises(NotImplementedError, match="Supervised"):
+        load_facebook_vectors(str(path))
+    kv = keras_embedplus.load_vectors(path)
+    assert_same(kv, load_facebook_vectors(NEW))
+    assert "__label__x" not in kv.key_to_index
 
 
 def _write(tmp_path, data, name="model.bin"):

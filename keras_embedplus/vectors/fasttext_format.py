@@ -12,10 +12,11 @@ ranges.
 matrices, so that a cut, padded or malformed file is a `VectorFileError`
 naming the byte offset instead of one of gensim's own exceptions (or a loop
 that never ends: gensim reads a word byte by byte until a NUL it may never
-find), then lets gensim load the vectors with their subwords. A supervised
-model (a classifier) has no subword vectors when it was trained without
-character n-grams (`maxn` 0, fastText's default for supervised models):
-then its word vectors are its input rows, loaded as plain `KeyedVectors`.
+find), then lets gensim load the vectors with their subwords. gensim refuses
+supervised models (classifiers); their word vectors are built here from
+the same input matrix: the rows themselves (plain `KeyedVectors`) when the
+model has no character n-grams (`maxn` 0, fastText's default for
+classifiers), else a `FastTextKeyedVectors` as for other models.
 A compressed `.bin` is decompressed to a temporary file first: gensim reads
 one by its name, slowly, and (gensim 4.4) into wrong vectors.
 """
@@ -134,12 +135,8 @@ class _Layout:
                 f"holds training arguments out of range ({args}): it is "
                 "damaged or not a fastText model"
             )
-        self.dim, self.model, self.bucket, self.maxn = (
-            args[0],
-            args[7],
-            args[8],
-            args[10],
-        )
+        self.dim, self.model, self.bucket = args[0], args[7], args[8]
+        self.minn, self.maxn = args[9], args[10]
         self._dictionary()
         self.input_offset = self._matrix("input", self.nwords + self.bucket)
         self._matrix("output", None)
@@ -258,14 +255,6 @@ class _Layout:
 
 
 def _supervised_vectors(layout, real, path, encoding):
-    if layout.maxn > 0:
-        raise VectorFileError(
-            path,
-            f"is a supervised fastText model (a classifier with "
-            f"{layout.nlabels} labels) trained with character n-grams, "
-            "whose word vectors gensim cannot build; get them with "
-            "`fasttext print-word-vectors` or save a .vec file from it",
-        )
     # As gensim does for the words of other models: invalid bytes are
     # kept as backslash escapes.
     keys = [word.decode(encoding, "backslashreplace") for word in layout.words]
@@ -273,9 +262,24 @@ def _supervised_vectors(layout, real, path, encoding):
         raise VectorFileError(
             path, "repeats a word in its dictionary: it is damaged"
         )
-    count = layout.nwords * layout.dim
+    subwords = layout.maxn > 0 and layout.bucket > 0
+    rows = layout.nwords + (layout.bucket if subwords else 0)
     with open(real, "rb") as f:
         f.seek(layout.input_offset)
-        values = np.fromfile(f, "<f4", count)
-    vectors = values.astype(np.float32).reshape(layout.nwords, layout.dim)
-    return make_keyed_vectors(keys, vectors)
+        values = np.fromfile(f, "<f4", rows * layout.dim)
+    matrix = values.astype(np.float32).reshape(rows, layout.dim)
+    if not subwords:
+        return make_keyed_vectors(keys, matrix)
+    # A word's vector is the mean of its row and its n-grams' rows, as for
+    # unsupervised models: gensim computes it from the same matrix.
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    kv = FastTextKeyedVectors(
+        layout.dim, layout.minn, layout.maxn, layout.bucket, count=0
+    )
+    kv.index_to_key = keys
+    kv.key_to_index = {key: i for i, key in enumerate(keys)}
+    kv.vectors = np.zeros((len(keys), layout.dim), np.float32)
+    kv.next_index = len(keys)
+    kv.init_post_load(matrix)
+    return kv
