@@ -218,3 +218,15 @@ def test_fuzz_damaged_files_are_refused_or_loaded(
     theirs = load_facebook_vectors(str(path))
     assert kv.index_to_key == theirs.index_to_key
     np.testing.assert_array_equal(kv.vectors, theirs.vectors)
+
+
+def test_a_quantized_model_is_a_clear_error(tmp_path):
+    from keras_embedplus.vectors.detect import Opened
+    from keras_embedplus.vectors.fasttext_format import _Layout
+
+    with Opened(NEW) as opened:
+        quant = _Layout(opened, NEW).input_offset - 17
+    data = bytearray(NEW_BYTES)
+    data[quant] = 1
+    path = _write(tmp_path, bytes(data), "model.ftz")
+    _assert_refused(path, "quantized input matrix (a .ftz model)")
