@@ -44,12 +44,17 @@ def skipgram_dataset(
 
     The pairs are made by vectorised numpy, a slice of about a million
     tokens at a time, and shuffled within the slice when `shuffle=True`.
-    Each pass over the dataset (each epoch of `model.fit`) draws a fresh
-    sample, and the sequence of passes is the same from run to run for a
-    given `seed`; with `seed=None` the seed is drawn from numpy's global
-    generator when the dataset is made, so `keras.utils.set_random_seed`
-    makes it reproducible too. The dataset is a `tf.data` pipeline with
-    prefetching: it feeds models on every Keras backend.
+    Every batch holds exactly `batch_size` pairs (fixed shapes: no
+    retracing, no recompiling on JAX), and a pass over the dataset (an
+    epoch of `model.fit`) is as many batches as one pass over the corpus
+    makes, measured on the first pass, so Keras knows the epoch's length.
+    Each pass draws a fresh sample, running on into another sweep of the
+    corpus when it needs a few more pairs and dropping the pairs left over.
+    The sequence of passes is the same from run to run for a given `seed`;
+    with `seed=None` the seed is drawn from numpy's global generator when
+    the dataset is made, so `keras.utils.set_random_seed` makes it
+    reproducible too. The dataset is a `tf.data` pipeline with prefetching:
+    it feeds models on every Keras backend.
 
     Args:
         sequences: The corpus: a list of sequences of integer ids (lists or
@@ -63,8 +68,7 @@ def skipgram_dataset(
         subsample: Float in `[0, 1)`. The `sample` of gensim: the share of
             the corpus above which words are subsampled; `0` keeps every
             token. Defaults to `1e-3`.
-        batch_size: Integer. True pairs per batch; the last batch of a pass
-            may be smaller. Defaults to `1024`.
+        batch_size: Integer. True pairs per batch. Defaults to `1024`.
         seed: Integer or `None`. Seed for every random draw.
         oov_ids: Integer, list of integers or `None`. Ids that stand for
             out-of-vocabulary tokens (e.g. `1`, the `"[UNK]"` of
@@ -115,33 +119,50 @@ def skipgram_dataset(
         shuffle=shuffle,
     )
     passes = itertools.count()
+    tokens, sentence = next(corpus.chunks())
+    first = len(recipe.pairs(tokens, sentence, _rng(seed, 0, 0))[0])
+    expected = first * len(corpus.tokens) / len(tokens)
+    steps = max(1, int(round(expected / batch_size)))
 
     def generate():
-        rng = np.random.default_rng([seed, next(passes)])
-        pending = []
-        for tokens, sentence in corpus.chunks():
-            pending.append(recipe.pairs(tokens, sentence, rng))
-            pending = [_concatenate(pending)]
-            count = len(pending[0][0])
-            for start in range(0, count - batch_size + 1, batch_size):
-                yield _batch(pending[0], start, start + batch_size)
-            pending = [_batch(pending[0], count - count % batch_size, count)]
-        if len(pending[0][0]):
-            yield pending[0]
+        # Pass k of the dataset is `steps` batches from its own stream, so
+        # it is the same however far the previous passes were read.
+        stream = _stream(corpus, recipe, seed, next(passes), batch_size)
+        for batch in itertools.islice(stream, steps):
+            yield _as_example(batch)
 
     width = 1 + negatives
     signature = (
         (
-            tf.TensorSpec((None,), tf.int32),
-            tf.TensorSpec((None, width), tf.int32),
+            tf.TensorSpec((batch_size,), tf.int32),
+            tf.TensorSpec((batch_size, width), tf.int32),
         ),
-        tf.TensorSpec((None, width), tf.float32),
+        tf.TensorSpec((batch_size, width), tf.float32),
     )
     dataset = tf.data.Dataset.from_generator(
-        lambda: (_as_example(batch) for batch in generate()),
-        output_signature=signature,
+        generate, output_signature=signature
     )
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _rng(seed, dataset_pass, repeat):
+    return np.random.default_rng([seed, dataset_pass, repeat])
+
+
+def _stream(corpus, recipe, seed, dataset_pass, batch_size):
+    """Full batches of pairs from passes over the corpus, without end."""
+    pending = None
+    for repeat in itertools.count():
+        rng = _rng(seed, dataset_pass, repeat)
+        for tokens, sentence in corpus.chunks():
+            pairs = recipe.pairs(tokens, sentence, rng)
+            if pending is not None:
+                pairs = _concatenate([pending, pairs])
+            count = len(pairs[0])
+            for start in range(0, count - batch_size + 1, batch_size):
+                yield _batch(pairs, start, start + batch_size)
+            pending = _batch(pairs, count - count % batch_size, count)
 
 
 def _keep_probability(counts, subsample):
@@ -209,10 +230,11 @@ class _Corpus:
         self.tokens = tokens[kept]
         self.sentence = sentence[kept]
         self.counts = np.bincount(self.tokens, minlength=self.vocabulary_size)
-        if len(self.tokens) < 2:
+        if not (self.sentence[1:] == self.sentence[:-1]).any():
             raise ValueError(
-                "`sequences` hold fewer than 2 word ids once padding (0) and "
-                "`oov_ids` are removed: there is nothing to pair."
+                "`sequences` hold no sequence of 2 or more word ids once "
+                "padding (0) and `oov_ids` are removed: there is nothing to "
+                "pair."
             )
 
     def chunks(self):
@@ -265,7 +287,7 @@ class _Recipe:
 
 
 def _concatenate(parts):
-    return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 
 def _batch(arrays, start, stop):
@@ -302,6 +324,8 @@ def _positive_integer(name, value, minimum=1):
         or not isinstance(value, numbers.Integral)
         or value < minimum
     ):
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        kind = (
+            "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        )
         raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
     return int(value)
