@@ -147,7 +147,7 @@ def train_keras(dataset, vocabulary, dim, seconds, epochs=1000):
     model, targets = build_model(len(vocabulary), dim)
     stop = StopAfter(seconds)
     start = time.perf_counter()
-    model.fit(dataset, epochs=epochs, callbacks=[stop], verbose=0)
+    model.fit(dataset, epochs=epochs, callbacks=[stop], verbose=0, shuffle=False)
     elapsed = time.perf_counter() - start
     vectors = keras_embedplus.to_keyed_vectors(targets, vocabulary)
     return vectors, elapsed, stop.examples

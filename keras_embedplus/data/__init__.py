@@ -8,6 +8,6 @@ signatures, so Keras 2 code ports by changing one import.
 
 from keras_embedplus.data.keras2_sequence import make_sampling_table
 from keras_embedplus.data.keras2_sequence import skipgrams
-from keras_embedplus.data.skipgram_dataset import skipgram_dataset
+from keras_embedplus.data.skipgram_data import skipgram_dataset
 
 __all__ = ["make_sampling_table", "skipgram_dataset", "skipgrams"]
