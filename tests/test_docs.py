@@ -16,7 +16,13 @@ from tests.pictures import load_picture
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 # Pages whose ```python blocks run top to bottom as one program.
-RUNNABLE_PAGES = ["index.md", "how-it-works.md", "migrating.md", "freezing.md"]
+RUNNABLE_PAGES = [
+    "index.md",
+    "how-it-works.md",
+    "migrating.md",
+    "freezing.md",
+    "training.md",
+]
 # The demo writes these; docs/img holds the committed copies.
 DEMO_PICTURES = [
     "one_hot_product.png",
@@ -24,6 +30,8 @@ DEMO_PICTURES = [
     "table_before.png",
     "training_trajectories.png",
 ]
+# examples/word2vec_rows.py writes this one (--out docs/img).
+EXAMPLE_PICTURES = ["word2vec_rows.png"]
 
 
 def python_blocks(page):
@@ -69,7 +77,7 @@ def test_every_picture_the_pages_show_exists():
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
             load_picture(DOCS / target)
-    for name in DEMO_PICTURES:
+    for name in DEMO_PICTURES + EXAMPLE_PICTURES:
         load_picture(DOCS / "img" / name)
 
 
