@@ -20,6 +20,7 @@ less so.
 
     python benchmarks/word2vec.py                  # 40 s of training each
     python benchmarks/word2vec.py --seconds 10     # quicker
+    python benchmarks/word2vec.py --seeds 3        # quality over 3 seeds
 """
 
 import argparse
@@ -30,6 +31,8 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
 
 import keras_embedplus  # noqa: E402
 
@@ -74,7 +77,7 @@ def keras2_skipgrams():
     return skipgrams
 
 
-def main(seconds):
+def main(seconds, seeds):
     load = os.getloadavg()[0]
     stories, vocabulary, ids = example.load_corpus()
     size = len(vocabulary)
@@ -90,41 +93,62 @@ def main(seconds):
     data["keras_embedplus.data.skipgrams"] = median_rate(
         skipgrams_pairs(keras_embedplus.data.skipgrams, ids, size)
     )
-
-    keras_vectors, keras_seconds, steps = example.train_keras(
-        example.gensim_recipe(ids, vocabulary, 4096), vocabulary, 100, seconds
-    )
-    keras_rate = steps * 4096 / keras_seconds
-    gensim_vectors, gensim_seconds, epochs = example.train_gensim(
-        stories, 100, seconds
-    )
     pass_pairs = data["skipgram_dataset (tf.data)"][1]
-    gensim_rate = epochs * pass_pairs / gensim_seconds
 
+    runs = []
+    for seed in range(seeds):
+        keras_vectors, keras_seconds, steps = example.train_keras(
+            example.gensim_recipe(ids, vocabulary, 4096, seed=seed),
+            vocabulary,
+            100,
+            seconds,
+            seed=seed,
+        )
+        gensim_vectors, gensim_seconds, epochs = example.train_gensim(
+            stories, 100, seconds, seed=seed
+        )
+        keras_run = ("Keras + LazyAdam", keras_vectors, keras_seconds)
+        gensim_run = (f"gensim ({epochs} epochs)", gensim_vectors)
+        runs.append(
+            [
+                (*keras_run, steps * 4096),
+                (*gensim_run, gensim_seconds, epochs * pass_pairs),
+            ]
+        )
     first = next(iter(data.values()))[0]
     print("\nData: true pairs per second (5 negatives each), median of 3")
     print(f"{'':34} {'pairs/s':>10} {'ratio':>7}")
     for name, (rate, _) in data.items():
         print(f"{name:34} {rate:10.0f} {first / rate:6.1f}x")
+    gensim_rate = np.mean([run[1][3] / run[1][2] for run in runs])
     print(f"{'gensim Word2Vec training':34} {gensim_rate:10.0f}")
 
-    print(f"\nTraining, {seconds:.0f} s each, 100 dimensions")
+    print(
+        f"\nTraining, {seconds:.0f} s each, 100 dimensions, seeds 0-{seeds - 1}"
+    )
     print(
         f"{'':26} {'seconds':>7} {'pairs/s':>8} {'WS353':>6} {'SL999':>6} "
         f"{'analog.':>7}"
     )
-    rows = [
-        ("Keras + LazyAdam", keras_vectors, keras_seconds, keras_rate),
-        (f"gensim ({epochs} epochs)", gensim_vectors, gensim_seconds,
-         gensim_rate),
-    ]  # fmt: skip
-    for name, vectors, elapsed, rate in rows:
-        scores = example.evaluate(vectors)
+    totals = {}
+    for run in runs:
+        for index, (name, vectors, elapsed, pairs) in enumerate(run):
+            scores = example.evaluate(vectors)
+            print(
+                f"{name:26} {elapsed:7.1f} {pairs / elapsed:8.0f} "
+                f"{scores['wordsim353']:6.3f} {scores['simlex999']:6.3f} "
+                f"{scores['analogies']:7.3f}"
+            )
+            row = [pairs / elapsed, scores["wordsim353"], scores["simlex999"],
+                   scores["analogies"]]  # fmt: skip
+            totals.setdefault(index, []).append(row)
+    for index, name in enumerate(["Keras + LazyAdam", "gensim"]):
+        rate, ws, sl, an = np.mean(totals[index], axis=0)
         print(
-            f"{name:26} {elapsed:7.1f} {rate:8.0f} "
-            f"{scores['wordsim353']:6.3f} {scores['simlex999']:6.3f} "
-            f"{scores['analogies']:7.3f}"
+            f"{'mean ' + name:26} {'':7} {rate:8.0f} {ws:6.3f} {sl:6.3f} "
+            f"{an:7.3f}"
         )
+    keras_rate = np.mean([row[0] for row in totals[0]])
     print(f"\ndata / training speed: {first / keras_rate:.1f}x")
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 
@@ -132,4 +156,6 @@ def main(seconds):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40.0)
-    main(parser.parse_args().seconds)
+    parser.add_argument("--seeds", type=int, default=1, help="training runs")
+    args = parser.parse_args()
+    main(args.seconds, args.seeds)
