@@ -15,6 +15,8 @@ the Google analogies (`questions-words.txt`).
 
 Few evaluation words occur on so small a corpus (the table shows how many
 pairs are scored), so differences under about 0.1 in rho are noise.
+gensim's pairs per second are its epochs times the pairs of one pass of the
+same recipe (as `skipgram_dataset` counts them), over its training time.
 
 Usage: python examples/word2vec.py [--out DIR] [--seconds S] [--quick]
 Files go to DIR (default: a new temporary directory): the trained Keras

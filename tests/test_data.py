@@ -335,6 +335,8 @@ def test_a_corpus_in_slices_gives_the_same_pairs(monkeypatch):
         ({"subsample": 1.5}, "`subsample` must be a number in [0, 1)"),
         ({"vocabulary_size": 1}, "`vocabulary_size` must be an integer >= 2"),
         ({"oov_ids": 9}, "`oov_ids` must be ids in [0, vocabulary_size=9)"),
+        ({"seed": -1}, "`seed` must be a non-negative integer or None"),
+        ({"seed": 1.5}, "`seed` must be a non-negative integer or None"),
     ],
 )
 def test_invalid_arguments(kwargs, message):

@@ -111,6 +111,13 @@ def skipgram_dataset(
         )
     if seed is None:
         seed = int(np.random.randint(0, 2**31 - 1))
+    elif isinstance(seed, bool) or not (
+        isinstance(seed, numbers.Integral) and seed >= 0
+    ):
+        raise ValueError(
+            "`seed` must be a non-negative integer or None. "
+            f"Received: seed={seed!r}"
+        )
     recipe = _Recipe(
         keep=_keep_probability(corpus.counts, subsample),
         cdf=_negative_cdf(corpus.counts, ns_exponent),
