@@ -323,6 +323,58 @@ def test_a_corpus_in_slices_gives_the_same_pairs(monkeypatch):
     assert sweep() == whole
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 12), min_size=1, max_size=8),
+    batch_size=st.integers(1, 40),
+    chunk=st.sampled_from([3, 7, 1 << 20]),
+    seed=st.integers(0, 1000),
+)
+def test_passes_are_sweeps_cut_into_full_batches(
+    lengths, batch_size, chunk, seed
+):
+    # window=1 without subsampling or shuffling: a sweep's pairs are fixed,
+    # so a pass must be the sweeps back to back, cut at whole batches.
+    rng = np.random.default_rng(seed)
+    sequences = [rng.integers(1, 9, n) for n in lengths]
+    sweep = [
+        (int(s[i]), int(s[j]))
+        for s in sequences
+        for i in range(len(s))
+        for j in (i - 1, i + 1)
+        if 0 <= j < len(s)
+    ]
+    if not sweep:
+        return
+    saved = dataset_lib._CHUNK_TOKENS
+    dataset_lib._CHUNK_TOKENS = chunk
+    try:
+        dataset = skipgram_dataset(
+            sequences,
+            9,
+            window=1,
+            negatives=1,
+            subsample=0,
+            batch_size=batch_size,
+            shuffle=False,
+            seed=seed,
+        )
+        first, second = as_arrays(dataset), as_arrays(dataset)
+    finally:
+        dataset_lib._CHUNK_TOKENS = saved
+    steps = max(1, round(len(sweep) / batch_size))
+    if chunk > 20:  # one slice: the epoch length is exact
+        assert int(dataset.cardinality()) == steps
+    steps = int(dataset.cardinality())
+    repeats = -(-steps * batch_size // len(sweep))
+    expected = (sweep * repeats)[: steps * batch_size]
+    for targets, contexts, negatives in (first, second):
+        assert list(zip(targets.tolist(), contexts.tolist(), strict=True)) == (
+            expected
+        )
+        assert np.isin(negatives, np.concatenate(sequences)).all()
+
+
 # Bad input.
 
 
