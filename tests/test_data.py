@@ -214,6 +214,28 @@ def test_negatives_never_padding_oov_or_unseen_and_follow_unigram_075():
     )
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 10**6), min_size=2, max_size=300),
+    seed=st.integers(0, 2**16),
+)
+def test_negative_draws_equal_searchsorted_on_the_cdf(counts, seed):
+    counts = np.array([0, *counts])
+    if not counts.any():
+        return
+    cdf = dataset_lib._negative_cdf(counts, 0.75)
+    recipe = dataset_lib._Recipe(None, cdf, 1, 3, shuffle=True)
+    drawn = np.random.default_rng(seed).random((500, 3))
+    # Draws are in [0, 1): the largest, and draws on the cdf's steps.
+    steps = cdf[cdf < 1]
+    drawn[0] = [0.0, 1 - 2**-53, 0.5]
+    drawn[1] = np.resize(steps, 3)
+    drawn[2] = np.resize(steps[::-1], 3)
+    expected = np.searchsorted(cdf, drawn, side="right")
+    assert np.array_equal(recipe._inverse_cdf(drawn), expected)
+    assert counts[expected].all()  # never an id the corpus lacks
+
+
 # The window.
 
 
