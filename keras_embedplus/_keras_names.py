@@ -1,10 +1,11 @@
-"""The public names that need Keras, imported together.
+"""The public names that need Keras (or TensorFlow), imported together.
 
 Importing the layer modules registers the layers with Keras, which
 `keras.saving.load_model` needs; `keras_embedplus/__init__.py` imports
 this module at once, or on first use when the command line deferred it.
 """
 
+from keras_embedplus import data
 from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
@@ -23,6 +24,7 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "data",
     "export_projector",
     "optimizers",
     "plot_embeddings",

@@ -18,10 +18,13 @@ PUBLIC_API = [
     "save_vectors",
     "to_keyed_vectors",
     "__version__",
+    "data",
     "optimizers",
 ]
 
 OPTIMIZERS_API = ["LazyAdam"]
+
+DATA_API = ["make_sampling_table", "skipgram_dataset", "skipgrams"]
 
 
 def test_public_api_is_locked():
@@ -32,6 +35,10 @@ def test_optimizers_api_is_locked():
     assert sorted(keras_embedplus.optimizers.__all__) == OPTIMIZERS_API
 
 
+def test_data_api_is_locked():
+    assert sorted(keras_embedplus.data.__all__) == DATA_API
+
+
 def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.__all__:
         member = getattr(keras_embedplus, name)
@@ -40,6 +47,9 @@ def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.optimizers.__all__:
         member = getattr(keras_embedplus.optimizers, name)
         assert member.__doc__, f"optimizers.{name} has no docstring"
+    for name in keras_embedplus.data.__all__:
+        member = getattr(keras_embedplus.data, name)
+        assert member.__doc__, f"data.{name} has no docstring"
 
 
 REGISTERED = """
