@@ -11,7 +11,8 @@ DEMO_OUT ?= demo_output
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
 	tests/test_lazy_adam.py tests/test_sparse_gradients.py tests/test_data.py \
-	tests/test_backends.py keras_embedplus/layers keras_embedplus/data
+	tests/test_backends.py tests/test_embedding_bag.py keras_embedplus/layers \
+	keras_embedplus/data
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 
@@ -44,7 +45,7 @@ test-backends: setup
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 
-# Every CPU benchmark in turn (about 7 minutes on 2 cores); the numbers are
+# Every CPU benchmark in turn (about 8 minutes on 2 cores); the numbers are
 # in docs/performance.md. Each also runs alone: `python benchmarks/NAME.py`.
 bench: setup
 	$(BIN)/python benchmarks/layers.py
@@ -53,6 +54,7 @@ bench: setup
 	$(BIN)/python benchmarks/lazy_adam.py
 	$(BIN)/python benchmarks/sparse_gradients.py
 	$(BIN)/python benchmarks/word2vec.py
+	$(BIN)/python benchmarks/embedding_bag.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.
 bench-gpu: setup
