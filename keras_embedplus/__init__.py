@@ -17,6 +17,7 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordIds",
     "VectorFileError",
     "align_vectors",
     "export_projector",
@@ -39,6 +40,7 @@ if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
     from keras_embedplus._keras_names import LookupEmbedding
     from keras_embedplus._keras_names import OneHotDense
     from keras_embedplus._keras_names import PretrainedEmbedding
+    from keras_embedplus._keras_names import SubwordIds
     from keras_embedplus._keras_names import export_projector
     from keras_embedplus._keras_names import optimizers
     from keras_embedplus._keras_names import plot_embeddings

@@ -9,6 +9,7 @@ from keras_embedplus import optimizers
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+from keras_embedplus.layers.subword_ids import SubwordIds
 from keras_embedplus.tools.embedding_history import EmbeddingHistory
 from keras_embedplus.tools.export import export_projector
 from keras_embedplus.tools.export import save_vectors
@@ -23,6 +24,7 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordIds",
     "export_projector",
     "optimizers",
     "plot_embeddings",

@@ -201,8 +201,7 @@ class SubwordIds(keras.layers.Layer):
             parts.append(
                 tf.RaggedTensor.from_value_rowids(
                     tf.boolean_mask(
-                        hashes.flat_values % self.bucket
-                        + len(self.vocabulary),
+                        hashes.flat_values % self.bucket + len(self.vocabulary),
                         keep,
                     ),
                     tf.boolean_mask(rows, keep),
