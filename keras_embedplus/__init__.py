@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Coverage",
     "Embedding",
+    "EmbeddingBag",
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
@@ -36,6 +37,7 @@ __all__ = [
 # the first use of one of these names imports them all.
 if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
     from keras_embedplus._keras_names import Embedding
+    from keras_embedplus._keras_names import EmbeddingBag
     from keras_embedplus._keras_names import EmbeddingHistory
     from keras_embedplus._keras_names import LookupEmbedding
     from keras_embedplus._keras_names import OneHotDense

@@ -6,6 +6,7 @@ this module at once, or on first use when the command line deferred it.
 """
 
 from keras_embedplus import optimizers
+from keras_embedplus.layers.embedding_bag import EmbeddingBag
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
@@ -20,6 +21,7 @@ Embedding = LookupEmbedding
 
 __all__ = [
     "Embedding",
+    "EmbeddingBag",
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",

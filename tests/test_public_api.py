@@ -8,6 +8,7 @@ PUBLIC_API = [
     "VectorFileError",
     "align_vectors",
     "Embedding",
+    "EmbeddingBag",
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
