@@ -53,7 +53,7 @@ class SubwordIds(keras.layers.Layer):
             numpy arrays, lists, `tf.Tensor` or `tf.RaggedTensor`.
 
     Returns:
-        int64 ids of shape `inputs.shape + (length,)`: padded with
+        int32 ids of shape `inputs.shape + (length,)`: padded with
         `pad_id`, or ragged in the last axis with `ragged=True`. Within a
         token, the word id comes first, then the n-gram ids in fastText's
         order (by start character, then by length); an n-gram that occurs
@@ -154,7 +154,7 @@ class SubwordIds(keras.layers.Layer):
             with tf.control_dependencies([check]):
                 flat = tf.identity(flat)
         dense = flat.to_tensor(
-            default_value=tf.constant(self.pad_id, tf.int64),
+            default_value=tf.constant(self.pad_id, tf.int32),
             shape=tf.stack([tf.shape(flat, out_type=tf.int64)[0], width]),
         )
         shape = tf.concat([tf.shape(tokens, out_type=tf.int64), [width]], 0)
@@ -165,7 +165,7 @@ class SubwordIds(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         shape = self.compute_output_shape(inputs.shape)
-        return keras.KerasTensor(shape, dtype="int64", ragged=self.ragged)
+        return keras.KerasTensor(shape, dtype="int32", ragged=self.ragged)
 
     def get_config(self):
         config = super().get_config()
@@ -211,7 +211,7 @@ class SubwordIds(keras.layers.Layer):
         ids = tf.concat(parts, axis=1) if len(parts) > 1 else words
         if self.mask_zero:
             ids = ids + 1
-        return ids
+        return tf.cast(ids, tf.int32)
 
 
 def _check_vocabulary(vocabulary):

@@ -63,7 +63,9 @@ def to_keyed_vectors(layer, vocabulary):
 
     Args:
         layer: A built embedding layer (`LookupEmbedding`, `OneHotDense`,
-            `PretrainedEmbedding`, or Keras' `Embedding`).
+            `PretrainedEmbedding`, or Keras' `Embedding`), or a
+            `SubwordEmbedding`, whose vectors for the vocabulary's words
+            (known or unseen) are computed from its rows.
         vocabulary: A list of tokens (row `i` = token `i`), a dict
             token -> row, or a Keras `TextVectorization`/`StringLookup`
             layer: the vocabulary the ids were made with.
@@ -87,8 +89,19 @@ def to_keyed_vectors(layer, vocabulary):
 
     from keras_embedplus.vectors import vocabulary as vocabulary_lib
 
-    table = layer_table(layer)
     rows = vocabulary_lib.vocabulary_rows(vocabulary)
+    if hasattr(layer, "token_vectors"):
+        # A layer that embeds strings (SubwordEmbedding): every word of
+        # the vocabulary has a vector, in the vocabulary or not.
+        words = [
+            token
+            for token, kind in zip(rows.tokens, rows.kinds, strict=True)
+            if kind == vocabulary_lib.WORD
+        ]
+        vectors = KeyedVectors(layer.output_dim)
+        vectors.add_vectors(words, layer.token_vectors(words))
+        return vectors
+    table = layer_table(layer)
     if len(rows) > len(table):
         beyond = [
             token
