@@ -59,11 +59,19 @@ class SubwordEmbedding(EmbeddingBag):
 
     Example:
 
+    >>> from gensim.models.fasttext import load_facebook_vectors
     >>> from gensim.test.utils import datapath
-    >>> layer = keras_embedplus.SubwordEmbedding.from_fasttext(
-    ...     datapath("lee_fasttext_new.bin"))
-    >>> layer(np.array(["night", "nighttime", ""])).shape
+    >>> path = datapath("lee_fasttext_new.bin")
+    >>> layer = keras_embedplus.SubwordEmbedding.from_fasttext(path)
+    >>> vectors = keras.ops.convert_to_numpy(
+    ...     layer(np.array(["night", "nighttime", ""])))
+    >>> vectors.shape
     (3, 10)
+    >>> gensim_vectors = load_facebook_vectors(path)
+    >>> bool(np.allclose(vectors[1], gensim_vectors["nighttime"], atol=1e-5))
+    True
+    >>> bool(vectors[2].any())
+    False
     """
 
     def __init__(
@@ -90,9 +98,9 @@ class SubwordEmbedding(EmbeddingBag):
             mask_zero=True,
             name=f"{kwargs.get('name') or 'subword_embedding'}_ids",
         )
-        # Set before the base class builds the table (with `weights=`),
-        # after which Keras accepts no new sub-layer.
-        self.subword_ids = subword_ids
+        # The table is set once the sub-layer is in place: Keras accepts no
+        # new sub-layer once `weights=` has built the layer.
+        weights = kwargs.pop("weights", None)
         super().__init__(
             subword_ids.input_dim,
             output_dim,
@@ -100,6 +108,10 @@ class SubwordEmbedding(EmbeddingBag):
             mask_zero=True,
             **kwargs,
         )
+        self.subword_ids = subword_ids
+        if weights is not None:
+            self.build()
+            self.set_weights([weights])
         self.vocabulary = subword_ids.vocabulary
         self.minn = subword_ids.minn
         self.maxn = subword_ids.maxn

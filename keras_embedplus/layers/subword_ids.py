@@ -63,10 +63,10 @@ class SubwordIds(keras.layers.Layer):
 
     >>> layer = keras_embedplus.SubwordIds(
     ...     ["cat", "dog"], minn=3, maxn=3, bucket=10)
-    >>> layer(["cat", "cot", ""]).numpy()
+    >>> keras.ops.convert_to_numpy(layer(["cat", "cot", ""]))
     array([[ 0,  9,  3,  8],
            [11,  7,  6, -1],
-           [-1, -1, -1, -1]])
+           [-1, -1, -1, -1]], dtype=int32)
     """
 
     def __init__(
