@@ -218,3 +218,42 @@ def test_config_round_trip_and_a_fresh_layer():
 def test_derived_arguments_are_refused(argument):
     with pytest.raises(ValueError, match=f"`{argument}` of a SubwordEmb"):
         keras_embedplus.SubwordEmbedding(["a"], 2, **{argument: 3})
+
+
+def test_a_fine_tuned_layer_writes_a_fasttext_bin_gensim_reads_back(
+    tmp_path,
+):
+    layer = keras_embedplus.SubwordEmbedding.from_fasttext(
+        datapath("crime-and-punishment.bin"), trainable=True
+    )
+    table = layer.get_weights()[0]
+    noise = np.random.default_rng(0).normal(size=table.shape)
+    layer.set_weights(
+        [
+            (table + noise * (np.arange(len(table)) > 0)[:, None]).astype(
+                "float32"
+            )
+        ]
+    )
+    path = keras_embedplus.save_vectors(
+        layer, None, tmp_path / "out" / "tuned.bin", format="fasttext-bin"
+    )
+    vectors = load_facebook_vectors(str(path))
+    words = words_of(vectors)
+    np.testing.assert_allclose(
+        np.stack([vectors[word] for word in words]),
+        numpy(layer(np.array(words))),
+        atol=1e-5,
+        rtol=0,
+    )
+    with pytest.raises(ValueError, match="own vocabulary"):
+        keras_embedplus.save_vectors(
+            layer, ["x"], tmp_path / "x.bin", format="fasttext-bin"
+        )
+    with pytest.raises(ValueError, match="needs a `SubwordEmbedding`"):
+        keras_embedplus.save_vectors(
+            keras_embedplus.Embedding(3, 2, input_length=1),
+            None,
+            tmp_path / "y.bin",
+            format="fasttext-bin",
+        )

@@ -146,7 +146,11 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
             it.
         format: String, default `"word2vec"`. `"word2vec"` (text with a
             `"<count> <dim>"` header), `"word2vec-binary"` or `"glove"`
-            (text, no header).
+            (text, no header); or, for a `SubwordEmbedding` only,
+            `"fasttext-bin"`: a fastText `.bin` with its word and n-gram
+            rows (pass `vocabulary=None`: the layer's own vocabulary is
+            written), which gensim's `load_facebook_vectors` reads back
+            with the layer's vectors for every word.
 
     Returns:
         The `pathlib.Path` of the written file.
@@ -166,6 +170,8 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
     """
     from keras_embedplus.vectors.write import write_vectors
 
+    if format == "fasttext-bin":
+        return _save_fasttext(layer, vocabulary, path)
     vectors = to_keyed_vectors(layer, vocabulary)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,3 +211,19 @@ def export_projector(layer, vocabulary, directory):
     from keras_embedplus.vectors.write import write_projector
 
     return write_projector(to_keyed_vectors(layer, vocabulary), directory)
+
+
+def _save_fasttext(layer, vocabulary, path):
+    from keras_embedplus.tools.fasttext_export import write_fasttext_bin
+
+    if not hasattr(layer, "token_vectors"):
+        raise ValueError(
+            "`format='fasttext-bin'` needs a `SubwordEmbedding` (a table of "
+            f"words and n-grams). Received: {type(layer).__name__}"
+        )
+    if vocabulary is not None and list(vocabulary) != list(layer.vocabulary):
+        raise ValueError(
+            "A fastText .bin holds the layer's own vocabulary: pass "
+            "`vocabulary=None` with `format='fasttext-bin'`."
+        )
+    return write_fasttext_bin(layer, path)
