@@ -45,13 +45,14 @@ test-backends: setup
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 
-# Every CPU benchmark in turn (about 4 minutes on 2 cores); the numbers are
+# Every CPU benchmark in turn (about 6 minutes on 2 cores); the numbers are
 # in docs/performance.md. Each also runs alone: `python benchmarks/NAME.py`.
 bench: setup
 	$(BIN)/python benchmarks/layers.py
 	$(BIN)/python benchmarks/loaders.py
 	$(BIN)/python benchmarks/align_write.py
 	$(BIN)/python benchmarks/lazy_adam.py
+	$(BIN)/python benchmarks/embedding_bag.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.
 bench-gpu: setup

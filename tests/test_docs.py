@@ -9,6 +9,7 @@ import importlib.util
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 import keras_embedplus
@@ -16,7 +17,13 @@ from tests.pictures import load_picture
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 # Pages whose ```python blocks run top to bottom as one program.
-RUNNABLE_PAGES = ["index.md", "how-it-works.md", "migrating.md", "freezing.md"]
+RUNNABLE_PAGES = [
+    "index.md",
+    "how-it-works.md",
+    "migrating.md",
+    "freezing.md",
+    "bags.md",
+]
 # The demo writes these; docs/img holds the committed copies.
 DEMO_PICTURES = [
     "one_hot_product.png",
@@ -99,3 +106,24 @@ def test_keras_example_sections_become_indented_examples():
     # Sections already in Google style are left alone.
     google = "Examples:\n    >>> x = 1"
     assert module.keras_examples(google) == google
+
+
+def test_bag_picture_script_draws_a_picture(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "draw_bags", DOCS / "img" / "draw_bags.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.draw(tmp_path / "bags.png")
+    load_picture(tmp_path / "bags.png", size=(640, 480))
+    load_picture(DOCS / "img" / "bag_combiners.png", size=(640, 480))
+    # The picture shows what the layer computes.
+    import keras
+
+    layer = keras_embedplus.EmbeddingBag(
+        4, 2, combiner="sqrtn", mask_zero=True, weights=module.TABLE
+    )
+    sqrtn = keras.ops.convert_to_numpy(layer(np.array([module.BAG])))[0]
+    np.testing.assert_allclose(
+        sqrtn, module.combined(module.TABLE, module.BAG)["sqrtn"], rtol=1e-6
+    )

@@ -14,6 +14,7 @@ from keras_embedplus import LookupEmbedding
 from tests.harness import id_error
 from tests.harness import requires_tensorflow
 from tests.harness import run_layer_test
+from tests.harness import run_python
 
 COMBINERS = ["sum", "mean", "sqrtn", "max"]
 IDS = np.array([[1, 2, 0, 3], [4, 0, 0, 0], [0, 0, 0, 0]], dtype="int32")
@@ -453,3 +454,51 @@ def test_row_sparse_gradient_holds_each_looked_up_row_once():
 
 def test_public_name():
     assert keras_embedplus.EmbeddingBag is EmbeddingBag
+
+
+# Training equality across backends: Adam and friends on repeated ids.
+
+FLOAT32_NOISE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def bags_on_other_backends(tmp_path_factory):
+    """Trained tables from fresh JAX and PyTorch processes."""
+    folder = tmp_path_factory.mktemp("bag_parity")
+    results = {}
+    for backend in ("jax", "torch"):
+        path = folder / f"{backend}.npz"
+        run_python(
+            "import sys, runpy\n",
+            f"sys.argv = ['bag_parity', {str(path)!r}]\n",
+            "runpy.run_module('tests.bag_parity', run_name='__main__')\n",
+            KERAS_BACKEND=backend,
+            JAX_PLATFORMS="cpu",
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        with np.load(path) as stored:
+            results[backend] = dict(stored)
+    return results
+
+
+@requires_tensorflow
+@pytest.mark.slow
+def test_bags_train_as_on_jax_and_pytorch(bags_on_other_backends):
+    from tests import bag_parity
+
+    start = bag_parity.layers()["sum"]
+    start.build()
+    start = numpy(start.embeddings)
+    for compile_kwargs in [{"run_eagerly": True}, {}, {"jit_compile": True}]:
+        trained = bag_parity.train_all(**compile_kwargs)
+        for key, table in trained.items():
+            # Rows move far more than float32 noise; padding row 0 never.
+            assert np.abs(table - start).max() > 100 * FLOAT32_NOISE, key
+            np.testing.assert_array_equal(table[0], start[0], err_msg=key)
+            for backend, results in bags_on_other_backends.items():
+                np.testing.assert_allclose(
+                    table,
+                    results[key],
+                    atol=FLOAT32_NOISE,
+                    err_msg=f"{key} {compile_kwargs}: TF against {backend}",
+                )
