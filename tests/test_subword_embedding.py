@@ -257,3 +257,47 @@ def test_a_fine_tuned_layer_writes_a_fasttext_bin_gensim_reads_back(
             tmp_path / "y.bin",
             format="fasttext-bin",
         )
+
+
+def test_the_shared_layer_checks_on_ids():
+    from tests.harness import run_layer_test
+
+    vocabulary = ["night", "time", "ünï"]
+    make_ids = keras_embedplus.SubwordIds(
+        vocabulary, minn=2, maxn=4, bucket=50, mask_zero=True
+    )
+    ids = numpy(make_ids(np.array(["night", "nighttime", "", "ünïcode"])))
+    run_layer_test(
+        keras_embedplus.SubwordEmbedding,
+        {
+            "vocabulary": vocabulary,
+            "output_dim": 3,
+            "minn": 2,
+            "maxn": 4,
+            "bucket": 50,
+        },
+        ids,
+        expected_output_shape=(4, 3),
+        expected_num_trainable_weights=1,
+    )
+
+
+def test_input_length_is_refused():
+    with pytest.raises(ValueError, match="no `input_length`"):
+        keras_embedplus.SubwordEmbedding(["a"], 2, input_length=4)
+
+
+@requires_tensorflow
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_a_quantized_layer_still_takes_strings(mode):
+    layer = keras_embedplus.SubwordEmbedding.from_fasttext(
+        datapath("lee_fasttext_new.bin")
+    )
+    words = tf.constant(["night", "nighttime", ""])
+    expected = numpy(layer(words))
+    layer.quantize(mode)
+    got = numpy(layer(words))
+    assert got.shape == expected.shape and not got[2].any()
+    np.testing.assert_allclose(
+        got, expected, atol=0.5 if mode == "int4" else 0.1
+    )

@@ -83,6 +83,12 @@ class SubwordEmbedding(EmbeddingBag):
         bucket=2_000_000,
         **kwargs,
     ):
+        if kwargs.get("input_length") is not None:
+            raise ValueError(
+                "SubwordEmbedding takes tokens of any length, so it has no "
+                "`input_length`: give the shape to `keras.Input` instead. "
+                f"Received: input_length={kwargs['input_length']!r}"
+            )
         for derived in ("input_dim", "combiner", "mask_zero"):
             if derived in kwargs:
                 raise ValueError(
@@ -159,9 +165,7 @@ class SubwordEmbedding(EmbeddingBag):
         )
 
     def call(self, inputs, training=None):
-        if _is_strings(inputs):
-            inputs = self.subword_ids(inputs)
-        return super().call(inputs, training=training)
+        return super().call(self._ids_of(inputs), training=training)
 
     def compute_output_spec(self, inputs, training=None):
         if _is_strings(inputs):
@@ -182,6 +186,17 @@ class SubwordEmbedding(EmbeddingBag):
             }
         )
         return config
+
+    def _int8_call(self, inputs, weights=None, training=None):
+        return super()._int8_call(self._ids_of(inputs), weights, training)
+
+    def _int4_call(self, inputs, weights=None, training=None):
+        return super()._int4_call(self._ids_of(inputs), weights, training)
+
+    def _ids_of(self, inputs):
+        if _is_strings(inputs):
+            return self.subword_ids(inputs)
+        return inputs
 
     def token_vectors(self, tokens):
         """Returns the vectors of `tokens` (a list of strings) as numpy.
