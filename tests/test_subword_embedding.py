@@ -301,3 +301,17 @@ def test_a_quantized_layer_still_takes_strings(mode):
     np.testing.assert_allclose(
         got, expected, atol=0.5 if mode == "int4" else 0.1
     )
+
+
+def test_weights_of_the_wrong_shape_are_refused():
+    with pytest.raises(ValueError, match=r"len\(vocabulary\) \+ bucket \+ 1"):
+        keras_embedplus.SubwordEmbedding(
+            ["a"], 2, bucket=3, weights=np.zeros((4, 2))
+        )
+    layer = keras_embedplus.SubwordEmbedding(
+        ["a"], 2, bucket=3, weights=[np.ones((5, 2))]
+    )
+    assert layer.get_config()["embeddings_initializer"]["class_name"] == (
+        "RandomUniform"
+    )
+    assert layer.get_weights()[0].sum() == 10

@@ -116,8 +116,7 @@ class SubwordEmbedding(EmbeddingBag):
         )
         self.subword_ids = subword_ids
         if weights is not None:
-            self.build()
-            self.set_weights([weights])
+            self._build_from(weights)
         self.vocabulary = subword_ids.vocabulary
         self.minn = subword_ids.minn
         self.maxn = subword_ids.maxn
@@ -153,12 +152,17 @@ class SubwordEmbedding(EmbeddingBag):
                 np.asarray(vectors.vectors_ngrams, "float32"),
             ]
         )
+        vocabulary = list(vectors.index_to_key)
+        sizes = {
+            "minn": vectors.min_n,
+            "maxn": vectors.max_n,
+            "bucket": vectors.bucket,
+        }
+        del vectors  # gensim's copies go before the layer's variable comes
         return cls(
-            list(vectors.index_to_key),
-            vectors.vector_size,
-            minn=vectors.min_n,
-            maxn=vectors.max_n,
-            bucket=vectors.bucket,
+            vocabulary,
+            table.shape[1],
+            **sizes,
             weights=table,
             trainable=trainable,
             **kwargs,
@@ -192,6 +196,33 @@ class SubwordEmbedding(EmbeddingBag):
 
     def _int4_call(self, inputs, weights=None, training=None):
         return super()._int4_call(self._ids_of(inputs), weights, training)
+
+    def _build_from(self, table):
+        """Builds the layer with `table` as its initial value.
+
+        The table becomes the variable's initial value directly, instead of
+        Keras' `weights=` path (a random table, then an assignment), which
+        holds three copies of a fastText table at once.
+        """
+        if isinstance(table, (list, tuple)) and len(table) == 1:
+            table = table[0]
+        table = np.asarray(table)
+        expected = (self.input_dim, self.output_dim)
+        if table.shape != expected:
+            raise ValueError(
+                f"`weights` of layer '{self.name}' must have the shape "
+                f"(len(vocabulary) + bucket + 1, output_dim) = {expected}: "
+                "row 0 is padding, then the word rows and the n-gram rows. "
+                f"Received: weights.shape={table.shape}"
+            )
+        configured = self.embeddings_initializer
+        self.embeddings_initializer = lambda shape, dtype=None: ops.cast(
+            table, dtype
+        )
+        try:
+            self.build()
+        finally:
+            self.embeddings_initializer = configured
 
     def _ids_of(self, inputs):
         if _is_strings(inputs):
