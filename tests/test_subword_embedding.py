@@ -315,3 +315,20 @@ def test_weights_of_the_wrong_shape_are_refused():
         "RandomUniform"
     )
     assert layer.get_weights()[0].sum() == 10
+
+
+def test_subword_ids_give_backend_tensors_eagerly_and_tf_tensors_in_tf_data():
+    layer = keras_embedplus.SubwordIds(["cat"], minn=3, maxn=3, bucket=10)
+    eager = layer(np.array(["cat", "cats"]))
+    assert keras.ops.is_tensor(eager)
+    assert keras.backend.standardize_dtype(eager.dtype) == "int32"
+    dataset = tf.data.Dataset.from_tensor_slices(["cat", "cats"]).batch(2)
+    (in_pipeline,) = list(dataset.map(layer))
+    assert isinstance(in_pipeline, tf.Tensor)
+    np.testing.assert_array_equal(in_pipeline.numpy(), numpy(eager))
+    from gensim.models.fasttext import ft_ngram_hashes
+
+    assert numpy(eager).tolist() == [
+        [0] + [1 + h for h in ft_ngram_hashes("cat", 3, 3, 10)],
+        [1 + h for h in ft_ngram_hashes("cats", 3, 3, 10)],
+    ]
