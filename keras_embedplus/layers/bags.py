@@ -34,7 +34,8 @@ def reduce_bags(
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        if isinstance(ids, (tf.RaggedTensor, tf.SparseTensor)):
+        composite = (tf.RaggedTensor, tf.SparseTensor)
+        if isinstance(ids, composite) or isinstance(weights, composite):
             weights = _same_structure(ids, weights, layer_name)
             if isinstance(ids, tf.RaggedTensor):
                 return _reduce_ragged(
@@ -158,7 +159,10 @@ def _same_structure(ids, weights, name):
 
     if weights is None:
         return None
-    if type(weights) is not type(ids):
+    if type(weights) is not type(ids) and (
+        isinstance(ids, (tf.RaggedTensor, tf.SparseTensor))
+        or isinstance(weights, (tf.RaggedTensor, tf.SparseTensor))
+    ):
         raise ValueError(
             f"Layer `{name}` (EmbeddingBag) received ids as a "
             f"{type(ids).__name__} and `weights` as a "

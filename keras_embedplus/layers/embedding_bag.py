@@ -27,10 +27,8 @@ class EmbeddingBag(LookupEmbedding):
     - `"max"`: the element-wise maximum of the rows (no weights).
 
     An empty bag (all padding) gives zeros with every combiner, never NaN,
-    and its gradient is zero. Unlike `Embedding(mask_zero=True)` followed
-    by `GlobalAveragePooling1D`, the rows of a bag are never materialised
-    as a padded sequence for the next layer, and padding never enters the
-    mean.
+    and its gradient is zero, where `Embedding(mask_zero=True)` followed
+    by `GlobalAveragePooling1D` gives NaN.
 
     The layer is a `LookupEmbedding`: `input_length`, the id check,
     `weights=` (the initial table), initializers, regularizers, LoRA,

@@ -154,6 +154,11 @@ def gather_rows(table, ids, training=None):
     other backends (see docs/performance.md). Summing costs a `tf.unique`
     of the ids in the forward pass, skipped where Keras says no training
     happens (`training=False`: `predict`, `evaluate`).
+
+    Ids may have any shape; ragged ids give ragged rows, and sparse ids the
+    rows of their dense form (missing entries read as id 0, as in Keras).
+    A layer that reduces bags of ids should pass the `values` of its sparse
+    ids (or ragged ids) rather than let missing entries become row 0.
     """
     if keras.backend.backend() == "tensorflow" and isinstance(
         table, keras.Variable
