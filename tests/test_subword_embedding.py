@@ -332,3 +332,15 @@ def test_subword_ids_give_backend_tensors_eagerly_and_tf_tensors_in_tf_data():
         [0] + [1 + h for h in ft_ngram_hashes("cat", 3, 3, 10)],
         [1 + h for h in ft_ngram_hashes("cats", 3, 3, 10)],
     ]
+
+
+def test_tools_refuse_its_raw_rows_and_plot_its_vectors(tmp_path):
+    layer = keras_embedplus.SubwordEmbedding.from_fasttext(
+        datapath("toy-model.bin")
+    )
+    words = ["the", "of", "zzyzx"]
+    with pytest.raises(TypeError, match="not word vectors"):
+        keras_embedplus.plot_embeddings(layer, words, tmp_path / "a.png")
+    vectors = keras_embedplus.to_keyed_vectors(layer, words)
+    keras_embedplus.plot_embeddings(vectors, words, tmp_path / "b.png")
+    assert (tmp_path / "b.png").is_file()

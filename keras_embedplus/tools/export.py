@@ -31,6 +31,14 @@ def layer_table(layer):
             "as `keras_embedplus.LookupEmbedding`). "
             f"Received: {type(layer).__name__}"
         )
+    if hasattr(layer, "token_vectors"):
+        raise TypeError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) makes a word's "
+            "vector from several rows (its word row and its n-gram rows), "
+            "so its rows are not word vectors. Pass "
+            "`keras_embedplus.to_keyed_vectors(layer, words)` instead of "
+            "the layer (plots take those vectors too)."
+        )
     if not layer.built:
         raise ValueError(
             f"Layer '{layer.name}' is not built yet, so it has no table: "
