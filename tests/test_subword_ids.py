@@ -240,3 +240,20 @@ def test_refuses_ids_as_tokens():
     layer = keras_embedplus.SubwordIds(["a"])
     with pytest.raises(ValueError, match="expects string tokens"):
         layer(tf.constant([1, 2]))
+
+
+def test_a_model_with_the_layer_saves_and_reloads(tmp_path):
+    import keras
+
+    ids = keras_embedplus.SubwordIds(
+        ["cät", "dog"], minn=2, maxn=3, bucket=7, mask_zero=True
+    )
+    tokens = keras.Input((2,), dtype="string")
+    bag = keras_embedplus.EmbeddingBag(ids.input_dim, 3, mask_zero=True)
+    model = keras.Model(tokens, bag(ids(tokens)))
+    words = tf.constant([["cät", "dogs"], ["", "ünseen"]])
+    expected = model.predict(words, verbose=0)
+    model.save(tmp_path / "ids.keras")
+    revived = keras.saving.load_model(tmp_path / "ids.keras", safe_mode=True)
+    np.testing.assert_array_equal(revived.predict(words, verbose=0), expected)
+    assert not expected[1, 0].any()
