@@ -344,3 +344,10 @@ def test_tools_refuse_its_raw_rows_and_plot_its_vectors(tmp_path):
     vectors = keras_embedplus.to_keyed_vectors(layer, words)
     keras_embedplus.plot_embeddings(vectors, words, tmp_path / "b.png")
     assert (tmp_path / "b.png").is_file()
+
+
+def test_a_file_without_subword_rows_is_refused_by_name():
+    path = datapath("pang_lee_polarity_fasttext.bin")  # supervised
+    with pytest.raises(ValueError, match="no character n-gram rows") as info:
+        keras_embedplus.SubwordEmbedding.from_fasttext(path)
+    assert "pang_lee_polarity_fasttext.bin" in str(info.value)

@@ -145,6 +145,14 @@ class SubwordEmbedding(EmbeddingBag):
         from keras_embedplus.vectors.read import load_vectors
 
         vectors = load_vectors(path, format="fasttext-bin")
+        if not hasattr(vectors, "vectors_ngrams"):
+            raise ValueError(
+                f"{path}: the loader found word vectors but no character "
+                "n-gram rows (a supervised fastText model keeps none that "
+                "gensim reads). SubwordEmbedding needs an unsupervised "
+                "fastText .bin (skipgram or cbow); for these word vectors "
+                "use `PretrainedEmbedding.from_vectors`."
+            )
         table = np.concatenate(
             [
                 np.zeros((1, vectors.vector_size), "float32"),
