@@ -11,8 +11,8 @@ DEMO_OUT ?= demo_output
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
 	tests/test_lazy_adam.py tests/test_sparse_gradients.py tests/test_data.py \
-	tests/test_backends.py tests/test_embedding_bag.py keras_embedplus/layers \
-	keras_embedplus/data
+	tests/test_backends.py tests/test_embedding_bag.py \
+	tests/test_subword_embedding.py keras_embedplus/layers keras_embedplus/data
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 

@@ -18,6 +18,8 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordEmbedding",
+    "SubwordIds",
     "VectorFileError",
     "align_vectors",
     "export_projector",
@@ -42,6 +44,8 @@ if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
     from keras_embedplus._keras_names import LookupEmbedding
     from keras_embedplus._keras_names import OneHotDense
     from keras_embedplus._keras_names import PretrainedEmbedding
+    from keras_embedplus._keras_names import SubwordEmbedding
+    from keras_embedplus._keras_names import SubwordIds
     from keras_embedplus._keras_names import data
     from keras_embedplus._keras_names import export_projector
     from keras_embedplus._keras_names import optimizers

@@ -11,6 +11,8 @@ from keras_embedplus.layers.embedding_bag import EmbeddingBag
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+from keras_embedplus.layers.subword_embedding import SubwordEmbedding
+from keras_embedplus.layers.subword_ids import SubwordIds
 from keras_embedplus.tools.embedding_history import EmbeddingHistory
 from keras_embedplus.tools.export import export_projector
 from keras_embedplus.tools.export import save_vectors
@@ -26,6 +28,8 @@ __all__ = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordEmbedding",
+    "SubwordIds",
     "data",
     "export_projector",
     "optimizers",

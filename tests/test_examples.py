@@ -27,6 +27,11 @@ EXPECTED_OUTPUT = {
         "15 words of dimension 4",
         "most similar to 'good': ",
     ],
+    "fasttext_classifier.py": [
+        "EmbeddingBag(mean) -> Dense: 1421 words, 16384 bigram rows",
+        "fastText subwords (1763 words + 1000 n-gram rows of dim 10",
+        "Reloaded without the .bin, same predictions: True",
+    ],
     "sentiment_trajectories.py": [
         "snapshots: (61, 17, 2)",
         "unseen moved 0.000",
@@ -52,6 +57,7 @@ EXPECTED_FILES = {
         "projector/vectors.tsv",
         "projector/metadata.tsv",
     ],
+    "fasttext_classifier.py": ["subword_classifier.keras"],
     "sentiment_trajectories.py": [
         "sentiment_table.png",
         "sentiment_trajectories.png",

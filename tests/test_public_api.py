@@ -13,6 +13,8 @@ PUBLIC_API = [
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordEmbedding",
+    "SubwordIds",
     "export_projector",
     "load_vectors",
     "plot_embeddings",
@@ -56,7 +58,7 @@ def test_every_public_name_exists_and_is_documented():
 REGISTERED = """
     import keras
     names = ["LookupEmbedding", "OneHotDense", "PretrainedEmbedding",
-             "LazyAdam"]
+             "SubwordEmbedding", "SubwordIds", "LazyAdam"]
     found = [keras.saving.get_registered_object(f"keras_embedplus>{name}")
              for name in names]
     print([getattr(obj, "__name__", None) == name
@@ -68,7 +70,7 @@ def test_import_registers_every_layer_for_load_model():
     # A user imports the package, then loads a model: the layers must be
     # registered by the import alone, before any name is used.
     lines = run_python("import keras_embedplus\n", REGISTERED)
-    assert lines[-1] == "[True, True, True, True]"
+    assert lines[-1] == "[True, True, True, True, True, True]"
 
 
 def test_the_command_line_defers_keras_until_a_name_is_used():
@@ -90,5 +92,5 @@ def test_the_command_line_defers_keras_until_a_name_is_used():
         "False False",
         "True",
         "True",
-        "[True, True, True, True]",
+        "[True, True, True, True, True, True]",
     ]
