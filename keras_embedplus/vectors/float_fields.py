@@ -232,8 +232,14 @@ def _with_exponent(fields, starts, ends):
     which = np.flatnonzero(has_mark)
     mark = mark[which]
     digits, k, negative, good = _mantissa(fields, starts[which], mark)
-    power, power_ok = _plain(fields, mark + 1, ends[which], 1)
-    power_ok &= (power == np.round(power)) & (np.abs(power) < 400)
+    # The exponent is an integer: a sign and digits, no point.
+    whole, point, power_negative, power_ok = _digits(
+        fields, mark + 1, ends[which], 1
+    )
+    power_ok &= point == 0
+    power = whole.astype(np.float64)
+    power[power_negative] *= -1
+    power_ok &= np.abs(power) < 400
     shift = np.where(power_ok, power, 0).astype(np.intp) - k
     good &= power_ok & (np.abs(shift) <= 22)
     shift = np.where(good, shift, 0)
