@@ -23,6 +23,7 @@ import bz2
 import collections
 import gzip
 import os
+import re
 import zlib
 
 from keras_embedplus.vectors import cache
@@ -41,19 +42,39 @@ _HEAD = 1 << 16
 BOM = b"\xef\xbb\xbf"
 _FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_DIGITS = 18
+_SEPARATORS = re.compile(rb"[ \t]+")
+# Whitespace that ends a line: space, tab, CR, vertical tab, form feed.
+_TRAILING = b" \t\r\x0b\x0c"
 
 
 def parse_header(line):
-    """`(count, dim)` if `line` is a word2vec header, else None."""
+    """`(count, dim)` if `line` is a word2vec header, else None.
+
+    Numbers of more than 18 digits read as 10**18: no file holds that
+    many rows or values, and the readers check the rows against it.
+    """
     parts = line.split()
     if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-        return int(parts[0]), int(parts[1])
+        return tuple(
+            int(part) if len(part) <= _DIGITS else 10**_DIGITS for part in parts
+        )
     return None
+
+
+def split_fields(line):
+    """The fields of a text line (without its newline).
+
+    Runs of spaces and tabs separate fields; trailing whitespace (and the
+    CR of CRLF) ends the line; leading whitespace leaves an empty first
+    field (an empty word).
+    """
+    return _SEPARATORS.split(line.rstrip(_TRAILING))
 
 
 def count_values(line):
     """Number of values on a text line: its fields after the first."""
-    return len(line.rstrip().split(b" ")) - 1
+    return len(split_fields(line)) - 1
 
 
 def majority_dim(lines):
@@ -92,14 +113,14 @@ def _sniff(head, path):
             "(the one with header.json)",
         )
     text = head[len(BOM) :] if head.startswith(BOM) else head
-    if not text.strip():
+    lines = [line for line in text.split(b"\n", 50) if line.strip()]
+    if not lines:
         raise VectorFileError(path, "the file is empty", line=1)
-    lines = text.split(b"\n", 2)
     header = parse_header(lines[0])
     second = lines[1] if len(lines) > 1 else b""
     if header is not None:
         dim = header[1]
-        if not second.strip() or (dim and _is_row(second, dim)):
+        if not second or (dim and _is_row(second, dim)):
             name = path.removesuffix(".gz").removesuffix(".bz2")
             return "fasttext-vec" if name.endswith(".vec") else "word2vec"
         if dim != 1 and _is_row(second, 1) and _is_row(lines[0], 1):
@@ -112,13 +133,13 @@ def _sniff(head, path):
         f"cannot tell the format: {lines[0][:40]!r} is neither a word2vec "
         "header '<count> <dim>' nor a word followed by numbers; pass "
         f"format= (one of {', '.join(FORMATS)})",
-        line=1,
+        line=text.split(b"\n").index(lines[0]) + 1,
     )
 
 
 def _is_row(line, dim):
     """Whether a text line ends in `dim` numbers after at least a word."""
-    parts = line.rstrip().split(b" ")
+    parts = split_fields(line)
     if len(parts) < dim + 1:
         return False
     try:

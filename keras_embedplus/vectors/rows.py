@@ -1,16 +1,18 @@
 """Where readers put the rows they keep: limit, vocabulary, duplicates.
 
 A reader tells the sink the words of each block of rows it has read; the
-sink answers which of them to keep (those in the vocabulary filter) and the
-reader then parses the numbers of those rows only. Repeated words are
-resolved once at the end, in one dictionary pass (the first row of a word
-wins), and the matrix compacted in place.
+sink answers which of them to keep (those in the vocabulary filter, and
+only the first row of a repeated word) and the reader then parses the
+numbers of those rows only. A repeated word thus costs its bytes and one
+dictionary lookup, never a row of the matrix.
 
-The matrix is reserved once at an upper bound of the row count, in an
-anonymous memory map: pages never written cost no memory, transparent huge
-pages make the first writes cheap (one page fault per 2 MiB, not per 4 KiB:
-half a second saved on 400k x 100 here), and the final shrink is an
-in-place `mremap`, so the peak stays near the size of the kept matrix.
+The matrix is reserved at the first row kept (so that a header is never
+trusted before a row has shown its dimension), at an upper bound of the
+row count, in an anonymous memory map: pages never written cost no memory,
+transparent huge pages make the first writes cheap (one page fault per
+2 MiB, not per 4 KiB: half a second saved on 400k x 100 here), and the
+final shrink is an in-place `mremap`, so the peak stays near the size of
+the kept matrix.
 """
 
 import mmap
@@ -19,23 +21,38 @@ import sys
 import numpy as np
 from gensim.models import KeyedVectors
 
-_COMPACT_ROWS = 4096
-_INDEX_BATCH = 1 << 15
-
 
 class RowSink:
-    def __init__(self, dim, report, *, vocabulary, limit, capacity):
+    """Collects the kept rows of a reader.
+
+    Args:
+        dim: Integer. Values per row.
+        report: `LoadReport` to count rows, duplicates and non-finite rows.
+        vocabulary: Set-like of the words to keep, or None for all.
+        limit: Integer or None. Rows to read at most (duplicates count).
+        capacity: Integer. Upper bound of the rows kept, reserved at the
+            first row (it grows if the bound was short).
+        allow_nonfinite: Boolean. Keep rows with nan or inf values.
+    """
+
+    def __init__(
+        self, dim, report, *, vocabulary, limit, capacity, allow_nonfinite
+    ):
         self.dim = dim
         self.report = report
         self.limit = limit
         self.wanted = vocabulary
+        self.allow_nonfinite = allow_nonfinite
         if vocabulary is not None:
             capacity = min(capacity, len(vocabulary))
         if limit is not None:
             capacity = min(capacity, limit)
-        self.storage = _Storage(max(capacity, 1), dim)
+        self.capacity = max(capacity, 1)
+        self.storage = None
         self.keys = []
         self.index = {}
+        # True once a repeated word was seen: each block is then checked
+        # word by word instead of by one dictionary update.
         self.repeated = False
 
     def room(self):
@@ -48,75 +65,78 @@ class RowSink:
         """Counts `words` as read; returns the positions of those kept."""
         self.report.rows += len(words)
         if self.wanted is None:
-            positions = np.arange(len(words))
+            positions = range(len(words))
             kept = words
         else:
             wanted = self.wanted
             positions = [i for i, word in enumerate(words) if word in wanted]
             kept = [words[i] for i in positions]
-            positions = np.array(positions, dtype=np.intp)
-        self.keys.extend(kept)
-        if (
-            not self.repeated
-            and len(self.keys) - len(self.index) >= _INDEX_BATCH
-        ):
-            self._index()
-        return positions
-
-    def _index(self):
-        """Adds the keys read since the last call to the dictionary.
-
-        Built as the rows come, like gensim, so that the dictionary's growth
-        does not add to the peak once the matrix is full; in batches, since
-        a few inserts per block cost a cache miss each.
-        """
-        start = len(self.index)
-        new = self.keys[start:]
-        self.index.update(zip(new, range(start, len(self.keys)), strict=True))
-        if len(self.index) < len(self.keys):
+        index = self.index
+        start = len(self.keys)
+        if not self.repeated:
+            index.update(
+                zip(kept, range(start, start + len(kept)), strict=True)
+            )
+            if len(index) == start + len(kept):
+                self.keys.extend(kept)
+                return np.asarray(positions, dtype=np.intp)
+            # A repeat: the update overwrote first rows; index them again.
             self.repeated = True
-            self.index = {}
+            self.index = index = dict(zip(self.keys, range(start), strict=True))
+        elif len(set(kept)) == len(kept) and index.keys().isdisjoint(kept):
+            index.update(
+                zip(kept, range(start, start + len(kept)), strict=True)
+            )
+            self.keys.extend(kept)
+            return np.asarray(positions, dtype=np.intp)
+        chosen = []
+        for position, word in zip(positions, kept, strict=True):
+            if word in index:
+                self.report.add_duplicate(word)
+            else:
+                index[word] = len(self.keys)
+                self.keys.append(word)
+                chosen.append(position)
+        return np.asarray(chosen, dtype=np.intp)
 
     def append(self, values):
-        """Stores the rows of the words last kept by `select`."""
+        """Stores the rows of the words last kept by `select`.
+
+        Returns the position in `values` of the first row holding nan or
+        inf (after the cast to float32: values beyond its range become
+        inf, as in gensim's `np.float32(text)`), or None. Such rows are
+        stored and counted only with `allow_nonfinite`.
+        """
         end = len(self.keys)
         start = end - len(values)
-        if end > len(self.storage.array):
+        if not len(values):
+            return None
+        if self.storage is None:
+            self.storage = _Storage(max(self.capacity, end), self.dim)
+        elif end > len(self.storage.array):
             self.storage.grow(max(end, 2 * len(self.storage.array)))
-        # Values beyond float32 become inf, as in gensim's np.float32(text).
+        rows = self.storage.array[start:end]
         with np.errstate(over="ignore"):
-            self.storage.array[start:end] = values
+            rows[...] = values
+        finite = np.isfinite(rows)
+        if finite.all():
+            return None
+        bad = np.flatnonzero(~finite.all(axis=1))
+        if not self.allow_nonfinite:
+            return int(bad[0])
+        self.report.nonfinite += len(bad)
+        return None
 
     def finish(self):
-        """The `KeyedVectors` of the kept rows, first of repeated words."""
-        keys = self.keys
-        count = len(keys)
-        if not self.repeated:
-            self._index()
-        key_to_index = self.index
-        if self.repeated:  # The first row of a repeated word wins.
-            key_to_index = None
-            first = dict(
-                zip(reversed(keys), range(count - 1, -1, -1), strict=True)
-            )
-            keep = np.sort(np.fromiter(first.values(), np.intp, len(first)))
-            first = self.index = None
-            dropped = np.ones(count, dtype=bool)
-            dropped[keep] = False
-            for i in np.flatnonzero(dropped):
-                self.report.add_duplicate(keys[i])
-            matrix = self.storage.array
-            for start in range(0, len(keep), _COMPACT_ROWS):
-                rows = keep[start : start + _COMPACT_ROWS]
-                # Rows only move up: a block never overwrites later sources.
-                matrix[start : start + len(rows)] = matrix[rows]
-            matrix = None
-            keys = [keys[i] for i in keep.tolist()]
-            count = len(keys)
-        vectors = self.storage.shrink(count)
+        """The `KeyedVectors` of the kept rows."""
+        count = len(self.keys)
+        if self.storage is None:
+            vectors = np.empty((0, self.dim), dtype=np.float32)
+        else:
+            vectors = self.storage.shrink(count)
         self.report.kept = count
         self.report.dim = self.dim
-        return make_keyed_vectors(keys, vectors, key_to_index)
+        return make_keyed_vectors(self.keys, vectors, self.index)
 
 
 class _Storage:

@@ -8,10 +8,24 @@ once trailing whitespace (and the CR of CRLF) is folded into the newline,
 is *regular*: regular lines are read without Python work per line, their
 words gathered and decoded in one call and their numbers parsed by
 `float_fields`. Every other line (a word containing spaces, a ragged row,
-tabs or control bytes) goes through `_odd_line`, a plain Python parser that
-defines the semantics the fast path reproduces and raises the error for a
-bad line. Blank lines are skipped and counted.
+tabs, runs of spaces or control bytes) goes through `_odd_line`, a plain
+Python parser that defines the semantics the fast path reproduces and
+raises the error for a bad line. Blank lines are skipped and counted.
+
+The rules of a line: runs of spaces and tabs separate fields; trailing
+whitespace and the CR of CRLF end the line; the values are the last `dim`
+fields and the word is everything before the whitespace that precedes
+them (so it may hold spaces, but never ends in one). A line whose extra
+fields are all numbers is a ragged row, not a word with spaces.
+
+A header's row count must match the rows read, and a last line without a
+newline must be a whole row: otherwise the file was cut short, which is
+an error unless `on_truncation="warn"` (then the rows before the cut are
+kept, and a warning and the report say what was lost).
 """
+
+import re
+import warnings
 
 import numpy as np
 
@@ -20,7 +34,9 @@ from keras_embedplus.vectors.detect import BOM
 from keras_embedplus.vectors.detect import count_values
 from keras_embedplus.vectors.detect import majority_dim
 from keras_embedplus.vectors.detect import parse_header
+from keras_embedplus.vectors.detect import split_fields
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.report import VectorFileWarning
 from keras_embedplus.vectors.rows import RowSink
 
 BLOCK = 1 << 18
@@ -29,23 +45,30 @@ _PAD = 16
 _SAMPLE_LINES = 100
 _NEWLINE = 10
 _SPACE = 32
+# No real field is this long: a longer run without a separator is not a
+# vector file, and reading on would hold it all in memory.
+_MAX_FIELD = 1 << 20
+# Rows reserved when the file size is unknown (compressed): this many
+# bytes of float32 at most, then the matrix grows as rows come.
+_UNKNOWN_SIZE_BYTES = 64 << 20
+_RUNS = re.compile(rb"[ \t]+")
 
 
-def read_text(stream, head, report, *, header, encoding, **sink_args):
+def read_text(stream, head, report, *, header, encoding, **options):
     """Reads a text vector file into a `KeyedVectors`, filling `report`.
 
     Args:
         stream: binary file object positioned after `head`.
         head: bytes already read from the start of the file.
         report: `LoadReport` to fill in.
-        header: Boolean. Whether line 1 is a "count dim" header.
-        encoding: String. Encoding of the words (ASCII-compatible).
-        **sink_args: `vocabulary`, `limit`, `size` (bytes, or None when
-            unknown) and `tick` (called with the bytes read).
+        header: Boolean. Whether the first line is a "count dim" header.
+        encoding: String. Normalised codec name of the words (ASCII-
+            compatible); "utf-8" skips a BOM.
+        **options: `vocabulary`, `limit`, `size` (bytes, or None when
+            unknown), `tick` (called with the bytes read),
+            `allow_nonfinite` and `on_truncation`.
     """
-    return _TextReader(
-        stream, head, report, header, encoding, **sink_args
-    ).read()
+    return _TextReader(stream, head, report, header, encoding, **options).read()
 
 
 class _TextReader:
@@ -60,6 +83,8 @@ class _TextReader:
         limit,
         size,
         tick,
+        allow_nonfinite,
+        on_truncation,
     ):
         self.stream = stream
         self.head = head
@@ -70,27 +95,36 @@ class _TextReader:
         self.limit = limit
         self.size = size
         self.tick = tick
+        self.allow_nonfinite = allow_nonfinite
+        self.on_truncation = on_truncation
         self.sink = None
         self.dim = None
         self.dim_source = ""
+        self.header_line = None
         self.line_base = 0
+        self.at_start = True
         self.done = False
 
     def read(self):
-        for buf, lo, hi in self._blocks():
+        for buf, lo, hi, terminated in self._blocks():
             if self.sink is None:
                 lo = self._start(buf, lo, hi)
+                if lo is None:
+                    continue
+            if not terminated and not self._whole_last_line(buf, lo, hi):
+                break
             self._block(buf, lo, hi)
             if self.done:
                 break
-        if self.sink is None or not (
-            self.report.rows or self.report.header_count is not None
-        ):
+        if self.sink is None:
             raise VectorFileError(self.report.path, "the file is empty", line=1)
+        self._check_count()
         return self.sink.finish()
 
     def _blocks(self):
-        """Yields (uint8 array, lo, hi): whole lines in `array[lo:hi]`."""
+        """Yields (uint8 array, lo, hi, terminated): whole lines in
+        `array[lo:hi]`; a last line without a newline comes alone, with
+        one added and `terminated` False."""
         buf = bytearray(_PAD + max(BLOCK, len(self.head)) + 1)
         fill = _PAD + len(self.head)
         buf[_PAD:fill] = self.head
@@ -104,8 +138,10 @@ class _TextReader:
                 fill += n or 0
                 self.tick(n or 0)
             cut = buf.rfind(b"\n", _PAD, fill) + 1
+            terminated = True
             if not cut:
                 if not eof:  # A line longer than the buffer.
+                    self._check_long_line(buf, fill)
                     bigger = bytearray(2 * len(buf))
                     bigger[:fill] = buf[:fill]
                     buf = bigger
@@ -115,21 +151,49 @@ class _TextReader:
                 buf[fill] = _NEWLINE
                 fill += 1
                 cut = fill
-            yield np.frombuffer(buf, dtype=np.uint8), _PAD, cut
+                terminated = False
+            yield np.frombuffer(buf, dtype=np.uint8), _PAD, cut, terminated
             rest = fill - cut
             buf[_PAD : _PAD + rest] = buf[cut:fill]
             fill = _PAD + rest
             if eof and not rest:
                 return
 
+    def _check_long_line(self, buf, fill):
+        """Refuses a line whose fields are too long to be a vector's."""
+        array = np.frombuffer(buf, dtype=np.uint8, count=fill)[_PAD:]
+        seps = np.flatnonzero(array <= _SPACE)
+        bounds = np.concatenate([[-1], seps, [len(array)]])
+        longest = int(np.diff(bounds).max()) - 1
+        if longest > _MAX_FIELD:
+            raise VectorFileError(
+                self.report.path,
+                f"a field of more than {_MAX_FIELD:,} bytes without a space "
+                "or line break: this is not a text vector file (pass "
+                "format= if it is another kind)",
+                line=self.line_base + 1,
+            )
+
     def _start(self, buf, lo, hi):
-        """Reads the BOM, header and dimension; returns where rows begin."""
+        """Reads the BOM, header and dimension; returns where rows begin,
+        or None when the lines so far were all blank."""
         path = self.report.path
-        if self.encoding.replace("_", "-").lower().startswith("utf-8"):
+        if self.at_start and self.encoding == "utf-8":
             if buf[lo : lo + 3].tobytes() == BOM:
                 lo += 3
+        self.at_start = False
         text = buf[lo:hi].tobytes()
-        first = text[: text.index(b"\n")]
+        lines = text.split(b"\n")[:-1]
+        blank = 0
+        while blank < len(lines) and not lines[blank].strip():
+            blank += 1
+        self.report.lines_skipped += blank
+        self.line_base += blank
+        if blank == len(lines):
+            return None
+        lo += sum(len(line) + 1 for line in lines[:blank])
+        lines = lines[blank:]
+        first = lines[0]
         declared = parse_header(first)
         if self.header:
             if declared is None:
@@ -138,19 +202,25 @@ class _TextReader:
                     f"{_short(first)} is not a word2vec header "
                     "'<count> <dim>'; for a file without one use "
                     "format='glove' (or 'auto')",
-                    line=1,
+                    line=self.line_base + 1,
                 )
             count, dim = declared
             if not dim:
                 raise VectorFileError(
-                    path, "the header declares dimension 0", line=1
+                    path,
+                    "the header declares dimension 0",
+                    line=self.line_base + 1,
                 )
             self.report.header_count = count
-            self.dim_source = "declared by the header on line 1"
-            self.line_base = 1
+            self.line_base += 1
+            self.header_line = self.line_base
+            self.dim_source = (
+                f"declared by the header on line {self.header_line}"
+            )
             lo += len(first) + 1
+            lines = lines[1:]
         else:
-            sample = text.split(b"\n", _SAMPLE_LINES)[:_SAMPLE_LINES]
+            sample = lines[:_SAMPLE_LINES]
             # A header-like first line does not vote.
             dim = majority_dim(sample[1:] if declared else sample)
             if dim is None:
@@ -160,27 +230,95 @@ class _TextReader:
                     path,
                     f"{_short(first)} looks like a word2vec header, so this "
                     "is not a GloVe file; use format='word2vec' (or 'auto')",
-                    line=1,
+                    line=self.line_base + 1,
                 )
             self.dim_source = "the count on most of the first lines"
-        self.dim = dim
-        # Rows expected, from the first block's line length; the matrix
-        # grows (in place on Linux) if the guess was short.
-        lines = text.count(b"\n") + 1
-        if self.size:
-            capacity = int(1.1 * self.size * lines / len(text)) + 1024
-        else:
-            capacity = max(self.report.header_count or 0, 1 << 16)
+        self.dim = self.report.dim = dim
         self.sink = RowSink(
             dim,
             self.report,
             vocabulary=self.vocabulary,
             limit=self.limit,
-            capacity=capacity,
+            capacity=self._capacity(lines),
+            allow_nonfinite=self.allow_nonfinite,
         )
         return lo
 
+    def _capacity(self, lines):
+        """Rows to reserve: never more than the file could hold.
+
+        A row of `dim` values takes at least `2 * dim` bytes (a separator
+        and a digit each), which bounds the rows of a file of known size;
+        the first block's lines give the likelier count. Without a size
+        (compressed), a few MiB are reserved and the matrix grows.
+        """
+        dim = self.dim
+        rows = sum(1 for line in lines if line.strip())
+        if self.size is None:
+            bound = max(1, _UNKNOWN_SIZE_BYTES // (4 * dim))
+            return min(self.report.header_count or bound, bound)
+        most = self.size // (2 * dim) + 1
+        length = sum(len(line) + 1 for line in lines)
+        if not rows or not length:
+            return min(most, 1024)
+        return min(most, int(1.1 * self.size * rows / length) + 1024)
+
+    def _whole_last_line(self, buf, lo, hi):
+        """Whether the last line, which has no newline, is a whole row.
+
+        A file cut short (an interrupted download) most often ends inside
+        a line. That line is an error, or with `on_truncation="warn"` it is
+        dropped (False is returned) with a warning.
+        """
+        raw = buf[lo : hi - 1].tobytes().rstrip(b" \t\r\x0b\x0c")
+        if not raw:
+            return True
+        number = self.line_base + 1
+        try:
+            self._odd_line(raw, number, count=False)
+        except VectorFileError as error:
+            self._truncated(
+                f"the file ends inside line {number}, which has no newline "
+                f"and is not a whole row ({error.problem}): it was probably "
+                "cut short, e.g. by an interrupted download",
+                "the rows before it",
+                line=number,
+            )
+            return False
+        return True
+
+    def _check_count(self):
+        count = self.report.header_count
+        rows = self.report.rows
+        if count is None or self.done or rows >= count:
+            return
+        self._truncated(
+            f"the header on line {self.header_line} declares {count:,} rows "
+            f"but the file holds {rows:,}: it was probably cut short, e.g. "
+            "by an interrupted download",
+            f"the {rows:,} rows it holds",
+            line=self.header_line,
+        )
+
+    def _truncated(self, problem, what, *, line):
+        if self.on_truncation == "raise":
+            raise VectorFileError(
+                self.report.path,
+                f"{problem}. Download it again, or pass "
+                f"on_truncation='warn' to load {what}",
+                line=line,
+            )
+        if self.report.truncated is None:
+            self.report.truncated = f"line {line}: {problem}"
+        warnings.warn(
+            f"{self.report.path}, line {line}: {problem}; loaded {what}.",
+            VectorFileWarning,
+            stacklevel=2,
+        )
+
     def _block(self, buf, lo, hi):
+        if lo >= hi:
+            return
         dim = self.dim
         seps = np.flatnonzero(buf[lo:hi] <= _SPACE)
         seps += lo
@@ -213,6 +351,7 @@ class _TextReader:
         self.report.lines_skipped += int(blank.sum())
 
         lines = np.flatnonzero(~blank)
+        self._check_extra_rows(lines)
         reg = np.flatnonzero(regular)
         words = self._words(buf, starts[reg], seps[first_sep[reg]], reg)
         odd_values = {}
@@ -234,8 +373,28 @@ class _TextReader:
             values[is_reg] = self._numbers(buf, rows, kept_lines[is_reg])
             for j in np.flatnonzero(~is_reg):
                 values[j] = odd_values[keep[j]]
-        self.sink.append(values)
+        bad = self.sink.append(values)
+        if bad is not None:
+            raise VectorFileError(
+                self.report.path,
+                _nonfinite_problem(values[bad]),
+                line=self.line_base + kept_lines[bad] + 1,
+            )
         self.line_base += n_lines
+
+    def _check_extra_rows(self, lines):
+        """Refuses a row beyond the count the header declares."""
+        count = self.report.header_count
+        rows = self.report.rows
+        if count is None or rows + len(lines) <= count:
+            return
+        raise VectorFileError(
+            self.report.path,
+            f"the header on line {self.header_line} declares {count:,} rows "
+            f"and this is row {count + 1:,}. Fix the count in the header, or "
+            f"pass limit={count} to read only the first {count:,}",
+            line=self.line_base + lines[count - rows] + 1,
+        )
 
     def _merge_odd_lines(self, buf, lines, reg, reg_words, starts, ends):
         """Words of all data lines in order, and the odd lines' values."""
@@ -318,10 +477,13 @@ class _TextReader:
                 line=self.line_base + lines[flat // self.dim] + 1,
             ) from None
 
-    def _odd_line(self, raw, number):
-        """(word, float64 values) of a line that is not regular."""
+    def _odd_line(self, raw, number, count=True):
+        """(word, float64 values) of a line that is not regular.
+
+        `raw` is the line without its newline and trailing whitespace.
+        """
         dim = self.dim
-        parts = raw.rstrip().split(b" ")
+        parts = split_fields(raw)
         n_values = len(parts) - 1
         word_parts = parts[: len(parts) - dim]
         if n_values < dim or (
@@ -332,7 +494,9 @@ class _TextReader:
                 f"has {n_values} values; expected {dim} ({self.dim_source})",
                 line=number,
             )
-        word = self._decode(b" ".join(word_parts), number)
+        # The word ends where the whitespace before the values starts.
+        runs = list(_RUNS.finditer(raw))
+        word = self._decode(raw[: runs[len(word_parts) - 1].start()], number)
         texts = [self._decode(part, number) for part in parts[-dim:]]
         try:
             values = float_fields.to_float64(texts)
@@ -343,7 +507,7 @@ class _TextReader:
                 f"value {bad + 1} ({texts[bad]!r}) is not a number",
                 line=number,
             ) from None
-        if len(word_parts) > 1:
+        if count and len(word_parts) > 1:
             self.report.add_token_with_spaces(word)
         return word, values
 
@@ -392,6 +556,22 @@ def _fold_trailing_whitespace(seps, kinds, newlines):
         newlines = np.flatnonzero(kinds == _NEWLINE)
     seps[newlines] = ends
     return seps, kinds, newlines, ends
+
+
+def _nonfinite_problem(values):
+    """Says which of `values` (float64) is nan or inf as float32."""
+    with np.errstate(over="ignore"):
+        column = int(np.flatnonzero(~np.isfinite(values.astype("f4")))[0])
+    value = values[column]
+    what = repr(float(value))
+    if np.isfinite(value):
+        what += ", beyond the float32 range (it would be read as inf)"
+    return (
+        f"value {column + 1} is {what}. One nan or inf spreads into "
+        "everything computed from the vectors (e.g. the mean behind "
+        "oov='mean' or 'random'): fix the file, or pass "
+        "allow_nonfinite=True to keep such rows"
+    )
 
 
 def _is_number(raw):
