@@ -46,6 +46,8 @@ _DIGITS = 18
 _SEPARATORS = re.compile(rb"[ \t]+")
 # Whitespace that ends a line: space, tab, CR, vertical tab, form feed.
 _TRAILING = b" \t\r\x0b\x0c"
+# Bytes that no text line holds (tab and CR may).
+_CONTROL = bytes(set(range(32)) - {9, 13}) + b"\x7f"
 
 
 def parse_header(line):
@@ -123,8 +125,12 @@ def _sniff(head, path):
         if not second or (dim and _is_row(second, dim)):
             name = path.removesuffix(".gz").removesuffix(".bz2")
             return "fasttext-vec" if name.endswith(".vec") else "word2vec"
-        if dim != 1 and _is_row(second, 1) and _is_row(lines[0], 1):
-            return "glove"  # Rows of one value whose first word is a number.
+        if _is_text(second) and _is_row(second, 1):
+            if dim != 1 and count_values(second) == 1:
+                return "glove"  # Rows of one value, the first word a number.
+            # A text row of another length: the reader says which line.
+            name = path.removesuffix(".gz").removesuffix(".bz2")
+            return "fasttext-vec" if name.endswith(".vec") else "word2vec"
         return "word2vec-binary"
     if count_values(lines[0]) >= 1 and _is_row(lines[0], 1):
         return "glove"
@@ -135,6 +141,15 @@ def _sniff(head, path):
         f"format= (one of {', '.join(FORMATS)})",
         line=text.split(b"\n").index(lines[0]) + 1,
     )
+
+
+def _is_text(line):
+    """Whether a line is text: UTF-8 without control bytes but tabs/CR."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return len(line.translate(None, _CONTROL)) == len(line)
 
 
 def _is_row(line, dim):

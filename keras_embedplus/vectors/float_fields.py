@@ -302,6 +302,9 @@ def parse_fields(buf, starts, ends, texts_of):
 
 def to_float64(texts):
     """float64 array of `texts` as `float` reads them (inf beyond range)."""
+    if any("\x00" in text for text in texts):
+        # numpy's strings drop trailing NULs, which float() refuses.
+        raise ValueError("a NUL byte in a number")
     with np.errstate(over="ignore", under="ignore"):
         return np.array(texts, dtype=str).astype(np.float64)
 

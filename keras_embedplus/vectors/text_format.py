@@ -223,7 +223,7 @@ class _TextReader:
             sample = lines[:_SAMPLE_LINES]
             # A header-like first line does not vote.
             dim = majority_dim(sample[1:] if declared else sample)
-            if dim is None:
+            if not dim:  # No line, or most lines without values.
                 dim = max(count_values(first), 1)
             if declared is not None and count_values(first) != dim:
                 raise VectorFileError(
@@ -275,7 +275,8 @@ class _TextReader:
             return True
         number = self.line_base + 1
         try:
-            self._odd_line(raw, number, count=False)
+            _, fields, _ = self._odd_line(raw, number, count=False)
+            self._odd_values(fields, number)
         except VectorFileError as error:
             self._truncated(
                 f"the file ends inside line {number}, which has no newline "
@@ -372,7 +373,7 @@ class _TextReader:
             ]
             values[is_reg] = self._numbers(buf, rows, kept_lines[is_reg])
             for j in np.flatnonzero(~is_reg):
-                values[j] = odd_values[keep[j]]
+                values[j] = self._odd_values(*odd_values[keep[j]])
         bad = self.sink.append(values)
         if bad is not None:
             raise VectorFileError(
@@ -397,7 +398,8 @@ class _TextReader:
         )
 
     def _merge_odd_lines(self, buf, lines, reg, reg_words, starts, ends):
-        """Words of all data lines in order, and the odd lines' values."""
+        """Words of all data lines in order, and the odd lines' value
+        fields and line numbers (parsed only for the lines kept)."""
         words = [None] * len(lines)
         for position, word in zip(
             np.searchsorted(lines, reg).tolist(), reg_words, strict=True
@@ -409,9 +411,10 @@ class _TextReader:
             odd.tolist(), np.searchsorted(lines, odd).tolist(), strict=True
         ):
             raw = buf[starts[line] : ends[line]].tobytes()
-            word, values = self._odd_line(raw, self.line_base + line + 1)
+            number = self.line_base + line + 1
+            word, fields, _ = self._odd_line(raw, number)
             words[position] = word
-            odd_values[position] = values
+            odd_values[position] = fields, number
         return words, odd_values
 
     def _words(self, buf, starts, ends, lines):
@@ -478,7 +481,7 @@ class _TextReader:
             ) from None
 
     def _odd_line(self, raw, number, count=True):
-        """(word, float64 values) of a line that is not regular.
+        """(word, value fields, number) of a line that is not regular.
 
         `raw` is the line without its newline and trailing whitespace.
         """
@@ -497,9 +500,15 @@ class _TextReader:
         # The word ends where the whitespace before the values starts.
         runs = list(_RUNS.finditer(raw))
         word = self._decode(raw[: runs[len(word_parts) - 1].start()], number)
-        texts = [self._decode(part, number) for part in parts[-dim:]]
+        if count and len(word_parts) > 1:
+            self.report.add_token_with_spaces(word)
+        return word, parts[-dim:], number
+
+    def _odd_values(self, fields, number):
+        """float64 values of the value fields of an odd line."""
+        texts = [self._decode(field, number) for field in fields]
         try:
-            values = float_fields.to_float64(texts)
+            return float_fields.to_float64(texts)
         except ValueError:
             bad = float_fields.first_bad_number(texts)
             raise VectorFileError(
@@ -507,9 +516,6 @@ class _TextReader:
                 f"value {bad + 1} ({texts[bad]!r}) is not a number",
                 line=number,
             ) from None
-        if count and len(word_parts) > 1:
-            self.report.add_token_with_spaces(word)
-        return word, values
 
     def _decode(self, raw, number):
         try:
