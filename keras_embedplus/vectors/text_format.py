@@ -8,15 +8,12 @@ once trailing whitespace (and the CR of CRLF) is folded into the newline,
 is *regular*: regular lines are read without Python work per line, their
 words gathered and decoded in one call and their numbers parsed by
 `float_fields`. Every other line (a word containing spaces, a ragged row,
-tabs, runs of spaces or control bytes) goes through `_odd_line`, a plain
-Python parser that defines the semantics the fast path reproduces and
-raises the error for a bad line. Blank lines are skipped and counted.
+tabs, runs of spaces or control bytes) goes through `LineRules.odd_line`,
+a plain Python parser that defines the semantics the fast path reproduces
+and raises the error for a bad line. Blank lines are skipped and counted.
 
-The rules of a line: runs of spaces and tabs separate fields; trailing
-whitespace and the CR of CRLF end the line; the values are the last `dim`
-fields and the word is everything before the whitespace that precedes
-them (so it may hold spaces, but never ends in one). A line whose extra
-fields are all numbers is a ragged row, not a word with spaces.
+The rules of one line are in `text_lines`, with how lines come from the
+stream.
 
 A header's row count must match the rows read, and a last line without a
 newline must be a whole row: otherwise the file was cut short, which is
@@ -24,7 +21,6 @@ an error unless `on_truncation="warn"` (then the rows before the cut are
 kept, and a warning and the report say what was lost).
 """
 
-import re
 import warnings
 
 import numpy as np
@@ -34,24 +30,21 @@ from keras_embedplus.vectors.detect import BOM
 from keras_embedplus.vectors.detect import count_values
 from keras_embedplus.vectors.detect import majority_dim
 from keras_embedplus.vectors.detect import parse_header
-from keras_embedplus.vectors.detect import split_fields
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
 from keras_embedplus.vectors.rows import RowSink
+from keras_embedplus.vectors.text_lines import NEWLINE
+from keras_embedplus.vectors.text_lines import SPACE
+from keras_embedplus.vectors.text_lines import LineRules
+from keras_embedplus.vectors.text_lines import blocks
+from keras_embedplus.vectors.text_lines import fold_trailing_whitespace
+from keras_embedplus.vectors.text_lines import nonfinite_problem
+from keras_embedplus.vectors.text_lines import short
 
-BLOCK = 1 << 18
-# float_fields reads the 16 bytes that end at each field's end.
-_PAD = 16
 _SAMPLE_LINES = 100
-_NEWLINE = 10
-_SPACE = 32
-# No real field is this long: a longer run without a separator is not a
-# vector file, and reading on would hold it all in memory.
-_MAX_FIELD = 1 << 20
 # Rows reserved when the file size is unknown (compressed): this many
 # bytes of float32 at most, then the matrix grows as rows come.
 _UNKNOWN_SIZE_BYTES = 64 << 20
-_RUNS = re.compile(rb"[ \t]+")
 
 
 def read_text(stream, head, report, *, header, encoding, **options):
@@ -106,7 +99,9 @@ class _TextReader:
         self.done = False
 
     def read(self):
-        for buf, lo, hi, terminated in self._blocks():
+        for buf, lo, hi, terminated in blocks(
+            self.stream, self.head, self.tick, self._where
+        ):
             if self.sink is None:
                 lo = self._start(buf, lo, hi)
                 if lo is None:
@@ -121,58 +116,8 @@ class _TextReader:
         self._check_count()
         return self.sink.finish()
 
-    def _blocks(self):
-        """Yields (uint8 array, lo, hi, terminated): whole lines in
-        `array[lo:hi]`; a last line without a newline comes alone, with
-        one added and `terminated` False."""
-        buf = bytearray(_PAD + max(BLOCK, len(self.head)) + 1)
-        fill = _PAD + len(self.head)
-        buf[_PAD:fill] = self.head
-        eof = False
-        while True:
-            # One spare byte for a newline missing at the end of the file.
-            while fill < len(buf) - 1 and not eof:
-                with memoryview(buf) as view:
-                    n = self.stream.readinto(view[fill : len(buf) - 1])
-                eof = not n
-                fill += n or 0
-                self.tick(n or 0)
-            cut = buf.rfind(b"\n", _PAD, fill) + 1
-            terminated = True
-            if not cut:
-                if not eof:  # A line longer than the buffer.
-                    self._check_long_line(buf, fill)
-                    bigger = bytearray(2 * len(buf))
-                    bigger[:fill] = buf[:fill]
-                    buf = bigger
-                    continue
-                if fill == _PAD:
-                    return
-                buf[fill] = _NEWLINE
-                fill += 1
-                cut = fill
-                terminated = False
-            yield np.frombuffer(buf, dtype=np.uint8), _PAD, cut, terminated
-            rest = fill - cut
-            buf[_PAD : _PAD + rest] = buf[cut:fill]
-            fill = _PAD + rest
-            if eof and not rest:
-                return
-
-    def _check_long_line(self, buf, fill):
-        """Refuses a line whose fields are too long to be a vector's."""
-        array = np.frombuffer(buf, dtype=np.uint8, count=fill)[_PAD:]
-        seps = np.flatnonzero(array <= _SPACE)
-        bounds = np.concatenate([[-1], seps, [len(array)]])
-        longest = int(np.diff(bounds).max()) - 1
-        if longest > _MAX_FIELD:
-            raise VectorFileError(
-                self.report.path,
-                f"a field of more than {_MAX_FIELD:,} bytes without a space "
-                "or line break: this is not a text vector file (pass "
-                "format= if it is another kind)",
-                line=self.line_base + 1,
-            )
+    def _where(self):
+        return self.report.path, self.line_base + 1
 
     def _start(self, buf, lo, hi):
         """Reads the BOM, header and dimension; returns where rows begin,
@@ -199,7 +144,7 @@ class _TextReader:
             if declared is None:
                 raise VectorFileError(
                     path,
-                    f"{_short(first)} is not a word2vec header "
+                    f"{short(first)} is not a word2vec header "
                     "'<count> <dim>'; for a file without one use "
                     "format='glove' (or 'auto')",
                     line=self.line_base + 1,
@@ -228,12 +173,13 @@ class _TextReader:
             if declared is not None and count_values(first) != dim:
                 raise VectorFileError(
                     path,
-                    f"{_short(first)} looks like a word2vec header, so this "
+                    f"{short(first)} looks like a word2vec header, so this "
                     "is not a GloVe file; use format='word2vec' (or 'auto')",
                     line=self.line_base + 1,
                 )
             self.dim_source = "the count on most of the first lines"
         self.dim = self.report.dim = dim
+        self.rules = LineRules(path, self.encoding, dim, self.dim_source)
         self.sink = RowSink(
             dim,
             self.report,
@@ -275,8 +221,8 @@ class _TextReader:
             return True
         number = self.line_base + 1
         try:
-            _, fields, _ = self._odd_line(raw, number, count=False)
-            self._odd_values(fields, number)
+            _, fields, _ = self.rules.odd_line(raw, number)
+            self.rules.values(fields, number)
         except VectorFileError as error:
             self._truncated(
                 f"the file ends inside line {number}, which has no newline "
@@ -321,20 +267,20 @@ class _TextReader:
         if lo >= hi:
             return
         dim = self.dim
-        seps = np.flatnonzero(buf[lo:hi] <= _SPACE)
+        seps = np.flatnonzero(buf[lo:hi] <= SPACE)
         seps += lo
         kinds = buf[seps]
-        newlines = np.flatnonzero(kinds == _NEWLINE)
+        newlines = np.flatnonzero(kinds == NEWLINE)
         starts = np.empty_like(newlines)
         starts[0] = lo
         starts[1:] = seps[newlines[:-1]] + 1
-        seps, kinds, newlines, ends = _fold_trailing_whitespace(
+        seps, kinds, newlines, ends = fold_trailing_whitespace(
             seps, kinds, newlines
         )
         counts = np.diff(newlines, prepend=-1)
         blank = ends == starts
         regular = (counts == dim + 1) & ~blank
-        odd = np.flatnonzero((kinds != _SPACE) & (kinds != _NEWLINE))
+        odd = np.flatnonzero((kinds != SPACE) & (kinds != NEWLINE))
         if len(odd):
             regular[np.searchsorted(newlines, odd)] = False
         n_lines = len(newlines)
@@ -373,12 +319,12 @@ class _TextReader:
             ]
             values[is_reg] = self._numbers(buf, rows, kept_lines[is_reg])
             for j in np.flatnonzero(~is_reg):
-                values[j] = self._odd_values(*odd_values[keep[j]])
+                values[j] = self.rules.values(*odd_values[keep[j]])
         bad = self.sink.append(values)
         if bad is not None:
             raise VectorFileError(
                 self.report.path,
-                _nonfinite_problem(values[bad]),
+                nonfinite_problem(values[bad]),
                 line=self.line_base + kept_lines[bad] + 1,
             )
         self.line_base += n_lines
@@ -412,7 +358,9 @@ class _TextReader:
         ):
             raw = buf[starts[line] : ends[line]].tobytes()
             number = self.line_base + line + 1
-            word, fields, _ = self._odd_line(raw, number)
+            word, fields, spaces = self.rules.odd_line(raw, number)
+            if spaces:
+                self.report.add_token_with_spaces(word)
             words[position] = word
             odd_values[position] = fields, number
         return words, odd_values
@@ -426,14 +374,14 @@ class _TextReader:
         index = np.arange(offsets[-1] + lengths[-1])
         index += np.repeat(starts - offsets, lengths)
         joined = buf[index]
-        joined[offsets + lengths - 1] = _NEWLINE
+        joined[offsets + lengths - 1] = NEWLINE
         try:
             words = joined.tobytes().decode(self.encoding).split("\n")
         except UnicodeDecodeError:
             words = None
         if words is None or len(words) != len(starts) + 1:
             words = [
-                self._decode(buf[s:e].tobytes(), self.line_base + line + 1)
+                self.rules.decode(buf[s:e].tobytes(), self.line_base + line + 1)
                 for s, e, line in zip(
                     starts.tolist(), ends.tolist(), lines.tolist(), strict=True
                 )
@@ -451,7 +399,7 @@ class _TextReader:
         def texts_of(flat):
             fallback["flat"] = flat
             fallback["texts"] = [
-                self._decode(
+                self.rules.decode(
                     buf[s:e].tobytes(),
                     self.line_base + lines[i // self.dim] + 1,
                 )
@@ -479,115 +427,3 @@ class _TextReader:
                 f"({fallback['texts'][bad]!r}) is not a number",
                 line=self.line_base + lines[flat // self.dim] + 1,
             ) from None
-
-    def _odd_line(self, raw, number, count=True):
-        """(word, value fields, number) of a line that is not regular.
-
-        `raw` is the line without its newline and trailing whitespace.
-        """
-        dim = self.dim
-        parts = split_fields(raw)
-        n_values = len(parts) - 1
-        word_parts = parts[: len(parts) - dim]
-        if n_values < dim or (
-            len(word_parts) > 1 and all(map(_is_number, word_parts[1:]))
-        ):
-            raise VectorFileError(
-                self.report.path,
-                f"has {n_values} values; expected {dim} ({self.dim_source})",
-                line=number,
-            )
-        # The word ends where the whitespace before the values starts.
-        runs = list(_RUNS.finditer(raw))
-        word = self._decode(raw[: runs[len(word_parts) - 1].start()], number)
-        if count and len(word_parts) > 1:
-            self.report.add_token_with_spaces(word)
-        return word, parts[-dim:], number
-
-    def _odd_values(self, fields, number):
-        """float64 values of the value fields of an odd line."""
-        texts = [self._decode(field, number) for field in fields]
-        try:
-            return float_fields.to_float64(texts)
-        except ValueError:
-            bad = float_fields.first_bad_number(texts)
-            raise VectorFileError(
-                self.report.path,
-                f"value {bad + 1} ({texts[bad]!r}) is not a number",
-                line=number,
-            ) from None
-
-    def _decode(self, raw, number):
-        try:
-            return raw.decode(self.encoding)
-        except UnicodeDecodeError as error:
-            raise VectorFileError(
-                self.report.path,
-                f"{raw[:40]!r} is not valid {self.encoding} "
-                f"({error.reason}); pass the file's encoding, e.g. "
-                "encoding='latin-1'",
-                line=number,
-            ) from None
-
-
-def _fold_trailing_whitespace(seps, kinds, newlines):
-    """Moves each line's end back over trailing whitespace (and CR).
-
-    Returns the separators without those whitespace bytes, their kinds,
-    the newlines' indices among them, and each line's end, which also
-    replaces the newline's position in the separators so that the last
-    value of a line ends there.
-    """
-    ends = seps[newlines]
-    previous = newlines - 1
-    dropped = []
-    while True:
-        at = np.maximum(previous, 0)
-        kind = kinds[at]
-        trailing = (
-            (previous >= 0)
-            & (seps[at] == ends - 1)
-            & ((kind == _SPACE) | ((kind >= 9) & (kind <= 13) & (kind != 10)))
-        )
-        if not trailing.any():
-            break
-        ends[trailing] = seps[at[trailing]]
-        dropped.append(at[trailing])
-        previous -= trailing
-    if dropped:
-        keep = np.ones(len(seps), dtype=bool)
-        keep[np.concatenate(dropped)] = False
-        seps = seps[keep]
-        kinds = kinds[keep]
-        newlines = np.flatnonzero(kinds == _NEWLINE)
-    seps[newlines] = ends
-    return seps, kinds, newlines, ends
-
-
-def _nonfinite_problem(values):
-    """Says which of `values` (float64) is nan or inf as float32."""
-    with np.errstate(over="ignore"):
-        column = int(np.flatnonzero(~np.isfinite(values.astype("f4")))[0])
-    value = values[column]
-    what = repr(float(value))
-    if np.isfinite(value):
-        what += ", beyond the float32 range (it would be read as inf)"
-    return (
-        f"value {column + 1} is {what}. One nan or inf spreads into "
-        "everything computed from the vectors (e.g. the mean behind "
-        "oov='mean' or 'random'): fix the file, or pass "
-        "allow_nonfinite=True to keep such rows"
-    )
-
-
-def _is_number(raw):
-    try:
-        float(raw)
-    except ValueError:
-        return False
-    return True
-
-
-def _short(raw, limit=40):
-    text = raw.decode("utf-8", "replace")
-    return repr(text if len(text) <= limit else text[:limit] + "...")
