@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from keras_embedplus.vectors.align import align_vectors
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
@@ -515,3 +516,13 @@ def test_fuzz_binary_reader_equals_the_reference(tmp_path_factory, data):
     ours = _outcome(lambda: read(path, format="word2vec-binary")[0])
     reference = _outcome(lambda: reference_readers.read_binary(data))
     _assert_same(ours, reference, path)
+
+
+@pytest.mark.parametrize("oov", ["mean", "random"])
+def test_kept_nonfinite_rows_stay_out_of_the_oov_statistics(tmp_path, oov):
+    path = write(tmp_path, b"a 1 2\nb nan 4\nc 3 inf\nd 3 6\n")
+    kv = read(path, allow_nonfinite=True)[0]
+    matrix, _ = align_vectors(kv, ["a", "zzz"], oov=oov, seed=1)
+    assert np.isfinite(matrix).all()
+    if oov == "mean":
+        np.testing.assert_array_equal(matrix[-1], [2, 4])
