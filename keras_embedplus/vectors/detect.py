@@ -10,11 +10,14 @@ what it finds. The rules, in order:
    `KeyedVectors.save` and `Word2Vec.save` (loaded only with
    `allow_pickle=True`).
 4. The fastText magic number (int32 793712314): "fasttext-bin".
-5. A first line of two integers "count dim" (after an optional UTF-8 BOM):
-   "word2vec" when the next line is a word and `dim` numbers
-   ("fasttext-vec" when the name ends in `.vec`), "word2vec-binary"
-   otherwise.
-6. A first line made of a word and numbers: "glove".
+5. A first line of two integers "count dim" (after an optional UTF-8 BOM
+   and blank lines): "word2vec" when the next non-blank line is text, a
+   word and numbers ("fasttext-vec" when the name ends in `.vec`; the
+   reader checks it has `dim` of them), "word2vec-binary" otherwise.
+6. A first line made of a word and numbers: "glove" (also a header-like
+   first line above rows of one value: `3 2`, `x 5`, `y 6`). When `dim`
+   is 1 too (`3 1` above `4 1`), `read_vectors` reads the file as a
+   header file if it holds the rows declared, else as GloVe.
 
 Anything else is a `VectorFileError` asking for `format=`.
 """
