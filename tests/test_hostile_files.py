@@ -526,3 +526,11 @@ def test_kept_nonfinite_rows_stay_out_of_the_oov_statistics(tmp_path, oov):
     assert np.isfinite(matrix).all()
     if oov == "mean":
         np.testing.assert_array_equal(matrix[-1], [2, 4])
+
+
+def test_a_first_line_longer_than_the_detection_head(tmp_path):
+    # The 64 KiB read for detection ends just after a "-" of this line.
+    data = b"wxyz " + b" ".join([b"-1.5"] * 20_000) + b"\n"
+    assert data[65535:65536] == b"-" and data[65534:65535] == b" "
+    kv, report = read(write(tmp_path, data))
+    assert report.format == "glove" and kv.vector_size == 20_000

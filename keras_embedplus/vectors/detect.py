@@ -119,6 +119,9 @@ def _sniff(head, path):
         )
     text = head[len(BOM) :] if head.startswith(BOM) else head
     lines = [line for line in text.split(b"\n", 50) if line.strip()]
+    if len(head) == _HEAD and b"\n" not in text and lines:
+        # A first line longer than the head: its last field may be cut.
+        lines = [lines[0].rsplit(b" ", 1)[0]]
     if not lines:
         raise VectorFileError(path, "the file is empty", line=1)
     header = parse_header(lines[0])
