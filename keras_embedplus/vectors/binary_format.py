@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from keras_embedplus.vectors.detect import BOM
+from keras_embedplus.vectors.detect import declared
 from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
@@ -120,7 +121,8 @@ class _BinaryReader:
             self._truncated(
                 on_truncation,
                 f"the file ends inside this record; the header declares "
-                f"{count:,} records of {dim} float32 values: it was "
+                f"{declared(count)} records of {declared(dim)} float32 "
+                "values: it was "
                 "probably cut short, e.g. by an interrupted download",
                 f"the {rows:,} whole records before it",
                 record=rows + 1,
@@ -129,9 +131,9 @@ class _BinaryReader:
         else:
             self._truncated(
                 on_truncation,
-                f"the header declares {count:,} records but the file ends "
-                f"after {rows:,}: it was probably cut short, e.g. by an "
-                "interrupted download",
+                f"the header declares {declared(count)} records but the "
+                f"file ends after {rows:,}: it was probably cut short, "
+                "e.g. by an interrupted download",
                 f"the {rows:,} records it holds",
                 record=rows + 1,
                 offset=offset,

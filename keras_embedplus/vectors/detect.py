@@ -67,6 +67,11 @@ def parse_header(line):
     return None
 
 
+def declared(number):
+    """A header's number as text; 10**18 stands for more digits."""
+    return f"{number:,}" if number < 10**_DIGITS else "more than 10**18"
+
+
 def split_fields(line):
     """The fields of a text line (without its newline).
 

@@ -57,7 +57,8 @@ class LoadReport:
             (after `limit`, before `vocabulary` filtering).
         kept: Integer. Vectors in the returned `KeyedVectors`.
         header_count: Integer or None. Row count declared by a word2vec
-            header; compare with `rows` (see `header_mismatch`).
+            header. A file whose rows disagree with it raises, unless read
+            with `on_truncation="warn"` (see `header_mismatch`).
         duplicates: Integer. Rows whose word appeared earlier (the first
             one is kept).
         duplicate_examples: List of up to 5 such words.

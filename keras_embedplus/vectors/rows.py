@@ -65,7 +65,7 @@ class RowSink:
         """Counts `words` as read; returns the positions of those kept."""
         self.report.rows += len(words)
         if self.wanted is None:
-            positions = range(len(words))
+            positions = np.arange(len(words))
             kept = words
         else:
             wanted = self.wanted

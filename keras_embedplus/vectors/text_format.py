@@ -28,6 +28,7 @@ import numpy as np
 from keras_embedplus.vectors import float_fields
 from keras_embedplus.vectors.detect import BOM
 from keras_embedplus.vectors.detect import count_values
+from keras_embedplus.vectors.detect import declared
 from keras_embedplus.vectors.detect import majority_dim
 from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
@@ -240,7 +241,8 @@ class _TextReader:
         if count is None or self.done or rows >= count:
             return
         self._truncated(
-            f"the header on line {self.header_line} declares {count:,} rows "
+            f"the header on line {self.header_line} declares {declared(count)} "
+            "rows "
             f"but the file holds {rows:,}: it was probably cut short, e.g. "
             "by an interrupted download",
             f"the {rows:,} rows it holds",
