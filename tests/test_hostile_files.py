@@ -534,3 +534,51 @@ def test_a_first_line_longer_than_the_detection_head(tmp_path):
     assert data[65535:65536] == b"-" and data[65534:65535] == b" "
     kv, report = read(write(tmp_path, data))
     assert report.format == "glove" and kv.vector_size == 20_000
+
+
+def _big_text(header):
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 1e-3, (4000, 10))  # 40,000 exponent fields.
+    rows = [(f"w{i}", row) for i, row in enumerate(values)]
+    return _text_file(rows, 10, "%e", header)
+
+
+BLOCK_END = 1 << 18
+
+
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        ("none", 0, b""),
+        ("cut", BLOCK_END - 1, b""),
+        ("cut", BLOCK_END, b""),
+        ("cut", BLOCK_END + 1, b""),
+        ("insert", BLOCK_END - 1, b"\t"),
+        ("insert", BLOCK_END, b"  "),
+        ("insert", BLOCK_END + 1, b"."),
+        ("insert", BLOCK_END, b"\n"),
+        ("replace", BLOCK_END, b"\x00"),
+        ("replace", 2 * BLOCK_END + 5, b"-"),
+    ],
+    ids=lambda m: f"{m[0]}@{m[1]}" if isinstance(m, tuple) else str(m),
+)
+def test_big_files_around_the_block_end_equal_the_reference(
+    tmp_path, header, mutation
+):
+    data = _big_text(header)
+    kind, at, extra = mutation
+    if kind == "cut":
+        data = data[:at]
+    elif kind == "insert":
+        data = data[:at] + extra + data[at:]
+    elif kind == "replace":
+        data = data[:at] + extra + data[at + 1 :]
+    path = write(tmp_path, data)
+    ours = _outcome(
+        lambda: read(path, format="word2vec" if header else "glove")[0]
+    )
+    reference = _outcome(
+        lambda: reference_readers.read_text(data, header=header)
+    )
+    _assert_same(ours, reference, path)
