@@ -118,10 +118,15 @@ class RowSink:
         rows = self.storage.array[start:end]
         with np.errstate(over="ignore"):
             rows[...] = values
-        finite = np.isfinite(rows)
-        if finite.all():
+        flat = rows.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # nan or inf make the sum of squares nan or inf; so may huge
+            # finite values, which the exact check then clears.
+            if np.isfinite(np.dot(flat, flat)):
+                return None
+        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+        if not len(bad):
             return None
-        bad = np.flatnonzero(~finite.all(axis=1))
         if not self.allow_nonfinite:
             return int(bad[0])
         self.report.nonfinite += len(bad)
