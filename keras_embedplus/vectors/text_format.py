@@ -25,7 +25,6 @@ import warnings
 
 import numpy as np
 
-from keras_embedplus.vectors import float_fields
 from keras_embedplus.vectors.detect import BOM
 from keras_embedplus.vectors.detect import count_values
 from keras_embedplus.vectors.detect import declared
@@ -312,14 +311,18 @@ class _TextReader:
         kept_lines = lines[keep]
         if len(reg) == n_lines and len(keep) == n_lines:
             rows = seps[: n_lines * (dim + 1)].reshape(n_lines, dim + 1)
-            values = self._numbers(buf, rows, kept_lines)
+            values = self.rules.numbers(
+                buf, rows, self.line_base + kept_lines + 1
+            )
         else:
             is_reg = regular[kept_lines]
             values = np.empty((len(keep), dim))
             rows = seps[
                 first_sep[kept_lines[is_reg]][:, None] + np.arange(dim + 1)
             ]
-            values[is_reg] = self._numbers(buf, rows, kept_lines[is_reg])
+            values[is_reg] = self.rules.numbers(
+                buf, rows, self.line_base + kept_lines[is_reg] + 1
+            )
             for j in np.flatnonzero(~is_reg):
                 values[j] = self.rules.values(*odd_values[keep[j]])
         bad = self.sink.append(values)
@@ -391,41 +394,3 @@ class _TextReader:
             words.append("")
         words.pop()
         return words
-
-    def _numbers(self, buf, rows, lines):
-        """float64 values of the fields between the separators `rows`."""
-        starts = rows[:, :-1] + 1
-        ends = rows[:, 1:]
-        fallback = {}
-
-        def texts_of(flat):
-            fallback["flat"] = flat
-            fallback["texts"] = [
-                self.rules.decode(
-                    buf[s:e].tobytes(),
-                    self.line_base + lines[i // self.dim] + 1,
-                )
-                for i, s, e in zip(
-                    flat.tolist(),
-                    starts.ravel()[flat].tolist(),
-                    ends.ravel()[flat].tolist(),
-                    strict=True,
-                )
-            ]
-            return fallback["texts"]
-
-        try:
-            return float_fields.parse_fields(buf, starts, ends, texts_of)
-        except VectorFileError:
-            raise
-        except ValueError:
-            if "texts" not in fallback:
-                raise
-            bad = float_fields.first_bad_number(fallback["texts"])
-            flat = fallback["flat"][bad]
-            raise VectorFileError(
-                self.report.path,
-                f"value {flat % self.dim + 1} "
-                f"({fallback['texts'][bad]!r}) is not a number",
-                line=self.line_base + lines[flat // self.dim] + 1,
-            ) from None

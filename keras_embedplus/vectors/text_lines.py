@@ -128,6 +128,42 @@ class LineRules:
                 line=number,
             ) from None
 
+    def numbers(self, buf, rows, numbers):
+        """float64 values of the fields between the separators `rows` of
+        regular lines, whose 1-based line numbers are `numbers`."""
+        starts = rows[:, :-1] + 1
+        ends = rows[:, 1:]
+        fallback = {}
+
+        def texts_of(flat):
+            fallback["flat"] = flat
+            fallback["texts"] = [
+                self.decode(buf[s:e].tobytes(), int(numbers[i // self.dim]))
+                for i, s, e in zip(
+                    flat.tolist(),
+                    starts.ravel()[flat].tolist(),
+                    ends.ravel()[flat].tolist(),
+                    strict=True,
+                )
+            ]
+            return fallback["texts"]
+
+        try:
+            return float_fields.parse_fields(buf, starts, ends, texts_of)
+        except VectorFileError:
+            raise
+        except ValueError:
+            if "texts" not in fallback:
+                raise
+            bad = float_fields.first_bad_number(fallback["texts"])
+            flat = fallback["flat"][bad]
+            raise VectorFileError(
+                self.path,
+                f"value {flat % self.dim + 1} "
+                f"({fallback['texts'][bad]!r}) is not a number",
+                line=int(numbers[flat // self.dim]),
+            ) from None
+
     def decode(self, raw, number):
         try:
             return raw.decode(self.encoding)
