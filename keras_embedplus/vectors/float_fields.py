@@ -182,6 +182,9 @@ def _digits(fields, starts, ends, words):
         point += above[:, 0]
         point += (above[:, 0] != 0).view(np.uint8) << np.uint8(6)
     point >>= np.uint8(3)
+    # Fields with two points count too far; they are not ok, but their
+    # `point` indexes the scale tables before `ok` drops them.
+    np.minimum(point, np.uint8(_LONGEST), out=point)
     first = fields.buf[starts]
     negative = first == 45
     ok = length <= width
