@@ -108,7 +108,7 @@ def read_text(data, *, header, encoding="utf-8"):
             dim = max(len(_fields(first)) - 1, 1)
         if declared is not None and len(_fields(first)) - 1 != dim:
             raise Refused("header in a GloVe file")
-    if cut.strip():  # A last line without a newline must be whole.
+    if cut.strip() and lines:  # A last row without a newline must be whole.
         _row(lines[-1], dim, encoding, set())
     seen = set()
     return _first_of_each(
