@@ -73,7 +73,7 @@ CORPUS = [
         "more rows than the header",
         b"1 2\na 1 2\nb 3 4\n",
         {},
-        r"line 3: the header on line 1 declares 1 rows and this is row 2",
+        r"line 3: the header on line 1 declares 1 row and this is row 2",
     ),
     ("two spaces after the word", b"the  1 2\ncat 3 4\n", {}, {"the": [1, 2]}),
     ("tab after the word", b"the\t1 2 3\ncat\t4 5 6\n", {}, {"cat": [4, 5, 6]}),

@@ -121,8 +121,8 @@ class _BinaryReader:
             self._truncated(
                 on_truncation,
                 f"the file ends inside this record; the header declares "
-                f"{declared(count)} records of {declared(dim)} float32 "
-                "values: it was "
+                f"{declared(count, 'record')} of "
+                f"{declared(dim, 'float32 value')}: it was "
                 "probably cut short, e.g. by an interrupted download",
                 f"the {rows:,} whole records before it",
                 record=rows + 1,
@@ -131,7 +131,7 @@ class _BinaryReader:
         else:
             self._truncated(
                 on_truncation,
-                f"the header declares {declared(count)} records but the "
+                f"the header declares {declared(count, 'record')} but the "
                 f"file ends after {rows:,}: it was probably cut short, "
                 "e.g. by an interrupted download",
                 f"the {rows:,} records it holds",
@@ -299,8 +299,8 @@ class _BinaryReader:
             more = chunk
         raise VectorFileError(
             self.path,
-            f"the header declares {count:,} records and the file goes on "
-            "after them. Fix the count in the header, or pass "
+            f"the header declares {declared(count, 'record')} and the file "
+            "goes on after them. Fix the count in the header, or pass "
             f"limit={count} to read only the first {count:,}",
             record=count + 1,
             offset=offset,

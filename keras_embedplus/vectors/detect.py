@@ -67,9 +67,11 @@ def parse_header(line):
     return None
 
 
-def declared(number):
-    """A header's number as text; 10**18 stands for more digits."""
-    return f"{number:,}" if number < 10**_DIGITS else "more than 10**18"
+def declared(number, noun):
+    """ "3 rows": a header's number and its noun; 10**18 stands for more."""
+    if number >= 10**_DIGITS:
+        return f"more than 10**18 {noun}s"
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def split_fields(line):

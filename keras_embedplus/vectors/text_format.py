@@ -240,9 +240,9 @@ class _TextReader:
         if count is None or self.done or rows >= count:
             return
         self._truncated(
-            f"the header on line {self.header_line} declares {declared(count)} "
-            "rows "
-            f"but the file holds {rows:,}: it was probably cut short, e.g. "
+            f"the header on line {self.header_line} declares "
+            f"{declared(count, 'row')} but the file holds {rows:,}: it was "
+            "probably cut short, e.g. "
             "by an interrupted download",
             f"the {rows:,} rows it holds",
             line=self.header_line,
@@ -342,8 +342,9 @@ class _TextReader:
             return
         raise VectorFileError(
             self.report.path,
-            f"the header on line {self.header_line} declares {count:,} rows "
-            f"and this is row {count + 1:,}. Fix the count in the header, or "
+            f"the header on line {self.header_line} declares "
+            f"{declared(count, 'row')} and this is row {count + 1:,}. Fix the "
+            "count in the header, or "
             f"pass limit={count} to read only the first {count:,}",
             line=self.line_base + lines[count - rows] + 1,
         )
