@@ -15,6 +15,7 @@ final shrink is an in-place `mremap`, so the peak stays near the size of
 the kept matrix.
 """
 
+import math
 import mmap
 import sys
 
@@ -116,13 +117,12 @@ class RowSink:
         elif end > len(self.storage.array):
             self.storage.grow(max(end, 2 * len(self.storage.array)))
         rows = self.storage.array[start:end]
-        with np.errstate(over="ignore"):
-            rows[...] = values
-        flat = rows.reshape(-1)
         with np.errstate(over="ignore", invalid="ignore"):
+            rows[...] = values
             # nan or inf make the sum of squares nan or inf; so may huge
             # finite values, which the exact check then clears.
-            if np.isfinite(np.dot(flat, flat)):
+            flat = rows.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):
                 return None
         bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
         if not len(bad):
