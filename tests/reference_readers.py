@@ -39,11 +39,11 @@ def _header(line):
     return None
 
 
-def _row(line, dim, encoding, seen):
+def _row(line, dim, encoding):
     """(word, float32 values) of one non-blank line, or Refused.
 
-    The row of a word in `seen` (a repeat, which is dropped) is checked
-    for its shape and word only: its numbers are not parsed.
+    Every row is parsed and checked, repeats included (the first row of
+    a word is kept by `_first_of_each`).
     """
     fields = _fields(line)
     if len(fields) - 1 < dim:
@@ -59,9 +59,6 @@ def _row(line, dim, encoding, seen):
         word = word.decode(encoding)
     except UnicodeDecodeError:
         raise Refused("not the encoding") from None
-    if word in seen:
-        return word, None
-    seen.add(word)
     try:
         texts = [field.decode(encoding) for field in fields[-dim:]]
         values = [float(text) for text in texts]
@@ -109,11 +106,8 @@ def read_text(data, *, header, encoding="utf-8"):
         if declared is not None and len(_fields(first)) - 1 != dim:
             raise Refused("header in a GloVe file")
     if cut.strip() and lines:  # A last row without a newline must be whole.
-        _row(lines[-1], dim, encoding, set())
-    seen = set()
-    return _first_of_each(
-        dim, [_row(line, dim, encoding, seen) for line in lines]
-    )
+        _row(lines[-1], dim, encoding)
+    return _first_of_each(dim, [_row(line, dim, encoding) for line in lines])
 
 
 def read_binary(data, *, encoding="utf-8"):
@@ -129,7 +123,6 @@ def read_binary(data, *, encoding="utf-8"):
     position = end + 1
     newline = None
     rows = []
-    seen = set()
     for number in range(count):
         space = data.find(b" ", position)
         if space < 0:
@@ -151,9 +144,8 @@ def read_binary(data, *, encoding="utf-8"):
         except UnicodeDecodeError:
             raise Refused("not the encoding") from None
         row = np.frombuffer(vector, dtype="<f4").astype(np.float32)
-        if word not in seen and not np.isfinite(row).all():
+        if not np.isfinite(row).all():
             raise Refused("nan or inf")
-        seen.add(word)
         rows.append((word, row))
         position = space + 1 + 4 * dim
     if data[position:].strip(b" \t\r\n\x0b\x0c"):

@@ -268,3 +268,26 @@ def test_big_files_around_the_block_end_equal_the_reference(
         lambda: reference_readers.read_text(data, header=header)
     )
     _assert_same(ours, reference, path)
+
+
+@pytest.mark.parametrize("bad_repeat", [None, "1 nan", "x 1"])
+@pytest.mark.parametrize("where", [10, 32_767, 32_768, 40_000])
+def test_repeats_around_the_index_batch_equal_the_reference(
+    tmp_path, where, bad_repeat
+):
+    # Words are indexed in batches of 32,768 until a first repeat: the
+    # outcome must not depend on where a repeat or a bad repeat falls.
+    lines = [b"w%d %d.5 -%d" % (i, i, i) for i in range(45_000)]
+    lines.insert(where, b"w3 9 9")
+    lines.insert(where + 5000, b"w7 " + (bad_repeat or "8 8").encode())
+    lines.insert(44_000, b"w44000 1 1")
+    data = b"\n".join(lines) + b"\n"
+    path = write(tmp_path, data)
+    ours = _outcome(lambda: read(path, format="glove")[0])
+    reference = _outcome(
+        lambda: reference_readers.read_text(data, header=False)
+    )
+    _assert_same(ours, reference, path)
+    if bad_repeat is None:
+        assert ours.index_to_key[:4] == ["w0", "w1", "w2", "w3"]
+        np.testing.assert_array_equal(ours["w3"], [3.5, -3])

@@ -1,10 +1,15 @@
 """Where readers put the rows they keep: limit, vocabulary, duplicates.
 
 A reader tells the sink the words of each block of rows it has read; the
-sink answers which of them to keep (those in the vocabulary filter, and
-only the first row of a repeated word) and the reader then parses the
-numbers of those rows only. A repeated word thus costs its bytes and one
-dictionary lookup, never a row of the matrix.
+sink answers which of them to parse (those in the vocabulary filter) and
+stores the first row of each word. The numbers of every row parsed are
+checked (nan, inf), repeats included, so what is valid never depends on
+where a repeat falls. Until a first repeat, words are indexed in batches
+(small inserts into a big dictionary between the blocks' numpy work miss
+the caches): the batch that finds a repeat has its rows compacted, and
+from then on each block's words are checked one by one and a repeat's row
+is never stored. A repeated word thus costs its bytes, and at most one
+batch of rows.
 
 The matrix is reserved at the first row kept (so that a header is never
 trusted before a row has shown its dimension), at an upper bound of the
@@ -21,6 +26,8 @@ import sys
 
 import numpy as np
 from gensim.models import KeyedVectors
+
+_INDEX_BATCH = 1 << 15
 
 
 class RowSink:
@@ -53,8 +60,10 @@ class RowSink:
         self.keys = []
         self.index = {}
         # True once a repeated word was seen: each block is then checked
-        # word by word instead of by one dictionary update.
+        # word by word instead of indexed in batches.
         self.repeated = False
+        # Which rows of the last `select` to store, or None for all.
+        self.store = None
 
     def room(self):
         """Rows the reader may still read, or None for no limit."""
@@ -63,7 +72,8 @@ class RowSink:
         return self.limit - self.report.rows
 
     def select(self, words):
-        """Counts `words` as read; returns the positions of those kept."""
+        """Counts `words` as read; returns the positions of those to parse
+        (all but the ones outside the vocabulary), in order."""
         self.report.rows += len(words)
         if self.wanted is None:
             positions = np.arange(len(words))
@@ -72,46 +82,56 @@ class RowSink:
             wanted = self.wanted
             positions = [i for i, word in enumerate(words) if word in wanted]
             kept = [words[i] for i in positions]
-        index = self.index
-        start = len(self.keys)
+            positions = np.array(positions, dtype=np.intp)
+        self.store = None
         if not self.repeated:
-            index.update(
-                zip(kept, range(start, start + len(kept)), strict=True)
-            )
-            if len(index) == start + len(kept):
-                self.keys.extend(kept)
-                return np.asarray(positions, dtype=np.intp)
-            # A repeat: the update overwrote first rows; index them again.
-            self.repeated = True
-            self.index = index = dict(zip(self.keys, range(start), strict=True))
-        elif len(set(kept)) == len(kept) and index.keys().isdisjoint(kept):
-            index.update(
-                zip(kept, range(start, start + len(kept)), strict=True)
-            )
             self.keys.extend(kept)
-            return np.asarray(positions, dtype=np.intp)
-        chosen = []
-        for position, word in zip(positions, kept, strict=True):
+            return positions
+        index = self.index
+        store = np.zeros(len(kept), dtype=bool)
+        for j, word in enumerate(kept):
             if word in index:
                 self.report.add_duplicate(word)
             else:
                 index[word] = len(self.keys)
                 self.keys.append(word)
-                chosen.append(position)
-        return np.asarray(chosen, dtype=np.intp)
+                store[j] = True
+        if not store.all():
+            self.store = store
+        return positions
 
     def append(self, values):
-        """Stores the rows of the words last kept by `select`.
+        """Stores the rows parsed for the words of the last `select` (the
+        first of each word).
 
         Returns the position in `values` of the first row holding nan or
         inf (after the cast to float32: values beyond its range become
         inf, as in gensim's `np.float32(text)`), or None. Such rows are
-        stored and counted only with `allow_nonfinite`.
+        kept and counted only with `allow_nonfinite`.
         """
+        store = self.store
+        stored = values if store is None else values[store]
+        bad = None
+        if len(stored):
+            bad = self._store_rows(stored)
+            if bad is not None and store is not None:
+                bad = int(np.flatnonzero(store)[bad])
+        if store is not None and not store.all():
+            with np.errstate(over="ignore"):
+                dropped = values[~store].astype(np.float32)
+            rows = np.flatnonzero(~np.isfinite(dropped).all(axis=1))
+            if len(rows) and not self.allow_nonfinite:
+                first = int(np.flatnonzero(~store)[rows[0]])
+                bad = first if bad is None else min(bad, first)
+        if not self.repeated and len(self.keys) - len(self.index) >= (
+            _INDEX_BATCH
+        ):
+            self._index_batch()
+        return bad
+
+    def _store_rows(self, values):
         end = len(self.keys)
         start = end - len(values)
-        if not len(values):
-            return None
         if self.storage is None:
             self.storage = _Storage(max(self.capacity, end), self.dim)
         elif end > len(self.storage.array):
@@ -132,8 +152,38 @@ class RowSink:
         self.report.nonfinite += len(bad)
         return None
 
+    def _index_batch(self):
+        """Indexes the keys stored since the last batch; on a repeat,
+        keeps the first row of each word and checks word by word from then
+        on."""
+        start = len(self.index)
+        count = len(self.keys)
+        self.index.update(
+            zip(self.keys[start:], range(start, count), strict=True)
+        )
+        if len(self.index) == count:
+            return
+        self.repeated = True
+        index = self.index = dict(
+            zip(self.keys[:start], range(start), strict=True)
+        )
+        keep = []
+        for i in range(start, count):
+            word = self.keys[i]
+            if word in index:
+                self.report.add_duplicate(word)
+            else:
+                index[word] = start + len(keep)
+                keep.append(i)
+        matrix = self.storage.array
+        matrix[start : start + len(keep)] = matrix[keep]  # A copy first.
+        matrix = None
+        self.keys[start:] = [self.keys[i] for i in keep]
+
     def finish(self):
         """The `KeyedVectors` of the kept rows."""
+        if not self.repeated:
+            self._index_batch()
         count = len(self.keys)
         if self.storage is None:
             vectors = np.empty((0, self.dim), dtype=np.float32)
