@@ -258,8 +258,8 @@ def test_blank_lines_and_repeats_cost_only_their_bytes(tmp_path):
     kv, report = read(write(tmp_path, data))
     assert kv.index_to_key == ["the", "cat"]
     assert report.lines_skipped == 5 << 20
-    # About 100 KB compressed, 160 MB of one repeated row: one row kept,
-    # the repeats' numbers never parsed.
+    # A small gzip of 160 MB of one repeated row: one row kept, and no
+    # more than one batch of rows ever stored.
     row = b"the " + b" ".join(b"0.%04d" % i for i in range(50)) + b"\n"
     packed = tmp_path / "repeats.txt.gz"
     with gzip.open(packed, "wb") as f:
