@@ -110,3 +110,57 @@ def test_hard_cases():
 def test_not_a_number_raises():
     with pytest.raises(ValueError):
         parse(["1.5", "1.2.3"])
+
+
+NUMBERISH = st.text("0123456789.-+eE", min_size=1, max_size=18)
+
+
+def assert_same_verdict_as_float(texts):
+    """`parse` raises iff float() rejects one text, else equals float()."""
+    try:
+        expected = np.array([float(text) for text in texts])
+    except ValueError:
+        with pytest.raises(ValueError):
+            parse(texts)
+        return
+    np.testing.assert_array_equal(
+        parse(texts).view(np.uint64), expected.view(np.uint64)
+    )
+
+
+# The exponent path runs only when more than 256 fields are left over by
+# the plain path: validity must not depend on how many share a batch.
+@settings(max_examples=200, deadline=None)
+@given(
+    text=NUMBERISH,
+    padding=st.sampled_from([0, 1, 255, 256, 257, 400]),
+    position=st.integers(0, 400),
+)
+def test_validity_does_not_depend_on_the_batch(text, padding, position):
+    texts = ["1.5e-05"] * padding
+    texts.insert(min(position, padding), text)
+    assert_same_verdict_as_float(texts)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1e-05.",
+        "1e-.0",
+        "1e.5",
+        "1e5.",
+        "1e",
+        "1e-",
+        "2e+-3",
+        "e5",
+        # Two points across the two words of a long field (an IndexError
+        # once, found by the reader fuzz test).
+        "-0.00.000e+00",
+        "-0.0000000.0000",
+        "1.2345678.1234567",
+    ],
+)
+@pytest.mark.parametrize("padding", [0, 300, 20_000])
+def test_malformed_exponents_are_refused_in_any_batch(bad, padding):
+    with pytest.raises(ValueError):
+        parse(["1.5e-05"] * padding + [bad])

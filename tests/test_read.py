@@ -19,6 +19,7 @@ from keras_embedplus.vectors.detect import detect_format
 from keras_embedplus.vectors.read import AnyCase
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.report import VectorFileWarning
 from tests.vector_files import format_rows
 from tests.vector_files import random_vectors
 from tests.vector_files import write_binary
@@ -130,11 +131,26 @@ def test_binary_undecodable_word_names_the_record(tmp_path):
 def test_binary_header_that_lies(tmp_path):
     words, vectors = random_vectors(10, 4)
     path = write_binary(tmp_path / "v.bin", words, vectors)
-    data = Path(path).read_bytes().replace(b"10 4\n", b"12 4\n", 1)
-    with open(path, "wb") as f:
-        f.write(data)
-    kv, report = read_vectors(path, format="word2vec-binary")
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data.replace(b"10 4\n", b"12 4\n", 1))
+    with pytest.raises(
+        VectorFileError,
+        match=r"record 11 \(byte \d+\): the "
+        r"header declares 12 records but the file ends after "
+        r"10.*on_truncation='warn'",
+    ):
+        read_vectors(path)
+    with pytest.warns(VectorFileWarning, match="loaded the 10 records"):
+        kv, report = read_vectors(path, on_truncation="warn")
     assert len(kv) == 10 and report.header_mismatch
+    assert report.truncated.startswith("record 11 (byte ")
+    Path(path).write_bytes(data.replace(b"10 4\n", b"8 4\n", 1))
+    with pytest.raises(
+        VectorFileError, match=r"record 9 .*goes on after them.*limit=8"
+    ):
+        read_vectors(path)
+    kv, _ = read_vectors(path, limit=8)
+    assert kv.index_to_key == words[:8]
 
 
 def test_fasttext_bin_keeps_subword_vectors(tmp_path):

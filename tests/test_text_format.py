@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.report import VectorFileWarning
 from tests.vector_files import format_rows
 from tests.vector_files import gensim_glove
 from tests.vector_files import random_vectors
@@ -162,17 +163,40 @@ def test_fasttext_vec_with_trailing_spaces(tmp_path):
     )
 
 
-@pytest.mark.parametrize("declared", [2, 10])
-def test_header_that_lies_about_the_row_count(tmp_path, declared):
+def test_header_that_declares_fewer_rows(tmp_path):
     path = write_text(
         tmp_path / "lies.txt",
         ["a 1 2", "b 3 4", "c 5 6", "d 7 8"],
-        header=(declared, 2),
+        header=(2, 2),
     )
-    kv, report = read(path)
+    with pytest.raises(
+        VectorFileError,
+        match=r"line 4: the header on line 1 declares 2 rows and this is "
+        r"row 3\. Fix the count in the header, or pass limit=2",
+    ):
+        read(path)
+    kv, _ = read(path, limit=2)
+    assert kv.index_to_key == ["a", "b"]
+
+
+def test_header_that_declares_more_rows(tmp_path):
+    path = write_text(
+        tmp_path / "cut.txt",
+        ["a 1 2", "b 3 4", "c 5 6", "d 7 8"],
+        header=(10, 2),
+    )
+    with pytest.raises(
+        VectorFileError,
+        match=r"line 1: the header on line 1 declares 10 rows but the file "
+        r"holds 4.*on_truncation='warn'",
+    ):
+        read(path)
+    with pytest.warns(VectorFileWarning, match="loaded the 4 rows it holds"):
+        kv, report = read(path, on_truncation="warn")
     assert kv.index_to_key == ["a", "b", "c", "d"]
-    assert report.header_count == declared and report.header_mismatch
-    assert f"header declares {declared} rows (does not match)" in str(report)
+    assert report.header_count == 10 and report.header_mismatch
+    assert "header declares 10 rows (does not match)" in str(report)
+    assert "truncated: line 1: the header on line 1" in str(report)
 
 
 def test_control_bytes_and_unicode_words(tmp_path):
@@ -203,11 +227,31 @@ def test_special_numbers(tmp_path):
         tmp_path / "special.txt",
         ["a nan -inf", "b 1e39 -0", "c 1_000 .5", "d 5. +2"],
     )
-    kv, _ = read(path)
+    kv, report = read(path, allow_nonfinite=True)
     assert np.isnan(kv["a"][0]) and kv["a"][1] == -np.inf
     assert kv["b"][0] == np.inf and np.signbit(kv["b"][1])
     np.testing.assert_array_equal(kv["c"], [1000, 0.5])
     np.testing.assert_array_equal(kv["d"], [5, 2])
+    assert report.nonfinite == 2
+    assert "2 rows with nan or inf values kept" in str(report)
+
+
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ("b nan 1", "value 1 is nan"),
+        ("b 1 -inf", "value 2 is -inf"),
+        ("b 1e39 1", "value 1 is 1e+39, beyond the float32 range"),
+    ],
+)
+def test_nonfinite_values_are_refused_by_default(tmp_path, row, problem):
+    path = write_text(tmp_path / "nan.txt", ["a 1 2", row, "c 3 4"])
+    with pytest.raises(VectorFileError) as info:
+        read(path)
+    assert str(info.value).startswith(f"{path}, line 2: {problem}")
+    assert "allow_nonfinite=True" in str(info.value)
+    kv, _ = read(path, vocabulary=["a", "c"])  # Only kept rows count.
+    assert kv.index_to_key == ["a", "c"]
 
 
 def test_latin1_words(tmp_path):
@@ -267,7 +311,8 @@ BAD_FILES = [
     (["a 1 2 3", "b 4 5 6 7", "c 6 7 8"], 2, "has 4 values; expected 3"),
     (["a 1 2", "b 3 x", "c 4 5"], 2, "value 2 ('x') is not a number"),
     (["a 1 2", "b 3 4", "c 5 1.2.3"], 3, "value 2 ('1.2.3') is not a number"),
-    (["a 1 2", "b 3  4"], 2, "has 3 values; expected 2"),
+    (["a 1 2", "b 3 4 5"], 2, "has 3 values; expected 2"),
+    (["a 1 2", "b 3 1e-05."], 2, "value 2 ('1e-05.') is not a number"),
     (["a 1 2", "b"], 2, "has 0 values; expected 2"),
     (["a 1 2", "b 3 -"], 2, "value 2 ('-') is not a number"),
 ]
@@ -379,7 +424,9 @@ def test_written_vectors_read_back_equal(tmp_path_factory, rows, style, header):
         lines,
         header=(len(words), 3) if header else None,
     )
-    kv, _ = read(path, format="word2vec" if header else "glove")
+    kv, _ = read(
+        path, format="word2vec" if header else "glove", allow_nonfinite=True
+    )
     assert kv.index_to_key == words
     expected = np.array(
         [[np.float32(t) for t in row] for row in texts], dtype=np.float32

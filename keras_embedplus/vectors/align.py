@@ -279,23 +279,31 @@ def _fill_oov(matrix, oov_rows, missing, vectors, rows, oov, seed, sources):
 
 
 def _vector_stats(table):
-    """Per-dimension mean and standard deviation of all vectors.
+    """Per-dimension mean and standard deviation of the finite vectors.
 
     Computed in chunks of rows (each chunk summed in float64, squared
     deviations in the table's own dtype), so that no copy of the whole
-    table is made: 400k x 300 vectors take a fraction of a second.
+    table is made: 400k x 300 vectors take a fraction of a second. Rows
+    holding nan or inf (loaded with `allow_nonfinite=True`) are left out.
     """
     total = np.zeros(table.shape[1])
+    count = 0
     for start in range(0, len(table), _STATS_CHUNK):
-        total += table[start : start + _STATS_CHUNK].sum(0, dtype=np.float64)
-    mean = total / len(table)
+        rows = _finite_rows(table[start : start + _STATS_CHUNK])
+        total += rows.sum(0, dtype=np.float64)
+        count += len(rows)
+    mean = total / max(count, 1)
     squares = np.zeros(table.shape[1])
     for start in range(0, len(table), _STATS_CHUNK):
-        deviation = table[start : start + _STATS_CHUNK] - mean.astype(
-            table.dtype
-        )
+        rows = _finite_rows(table[start : start + _STATS_CHUNK])
+        deviation = rows - mean.astype(table.dtype)
         squares += np.einsum("ij,ij->j", deviation, deviation)
-    return mean, np.sqrt(squares / len(table))
+    return mean, np.sqrt(squares / max(count, 1))
+
+
+def _finite_rows(rows):
+    finite = np.isfinite(rows).all(axis=1)
+    return rows if finite.all() else rows[finite]
 
 
 def _fill_subwords(matrix, missing, vectors, rows):

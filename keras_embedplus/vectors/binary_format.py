@@ -5,20 +5,48 @@ little-endian float32 values; the C tool writes a newline after each
 vector, which ends up at the start of the next word and is dropped (as
 gensim does). Records are located with one `bytes.find` each and the
 vectors of the kept records copied out with one numpy gather per block.
+
+The format cannot hold a word with a space: the reader would take the
+rest of the word for the start of the vector. Such a misread shows in the
+next record, whose word then starts inside the float bytes: it holds
+control bytes, is not valid text, or breaks the file's newline rule (the
+C tool's files have a newline before every word after the first, gensim's
+before none). Each of those is an error, as are a file that ends before
+the records its header declares and one that goes on after them.
 """
+
+import warnings
 
 import numpy as np
 
 from keras_embedplus.vectors.detect import BOM
+from keras_embedplus.vectors.detect import declared
 from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.report import VectorFileWarning
 from keras_embedplus.vectors.rows import RowSink
 
 BLOCK = 1 << 20
+# A word longer than this is not a word: the file is not word2vec binary.
+_MAX_WORD = 1 << 16
+# Rows reserved when the file size is unknown (compressed), in bytes.
+_UNKNOWN_SIZE_BYTES = 64 << 20
+_CONTROL = bytes(range(32)) + b"\x7f"
+_BLANK = b" \t\r\n\x0b\x0c"
 
 
 def read_binary(
-    stream, head, report, *, encoding, vocabulary, limit, size, tick
+    stream,
+    head,
+    report,
+    *,
+    encoding,
+    vocabulary,
+    limit,
+    size,
+    tick,
+    allow_nonfinite,
+    on_truncation,
 ):
     """Reads a word2vec binary file into a `KeyedVectors`, filling `report`.
 
@@ -26,109 +54,271 @@ def read_binary(
         stream: binary file object positioned after `head`.
         head: bytes already read from the start of the file.
         report: `LoadReport` to fill in.
-        encoding: String. Encoding of the words.
+        encoding: String. Normalised codec name of the words.
         vocabulary: Set of words to keep, or None for all.
         limit: Integer or None. Read at most this many records.
         size: Integer or None. File size in bytes, when known.
         tick: callable taking the number of bytes read.
+        allow_nonfinite: Boolean. Keep records with nan or inf values.
+        on_truncation: String. "raise" or "warn" for a file cut short.
     """
-    path = report.path
-    data = head[len(BOM) :] if head.startswith(BOM) else head
-    offset = len(head) - len(data)
-    while b"\n" not in data[:4096]:
-        more = stream.read(BLOCK)
-        if not more or len(data) > 4096:
-            raise VectorFileError(
-                path, "no word2vec header '<count> <dim>'", line=1
-            )
-        tick(len(more))
-        data += more
-    end = data.index(b"\n") + 1
-    header = parse_header(data[:end])
-    if header is None or not header[1]:
-        raise VectorFileError(
-            path,
-            f"{data[: end - 1][:40]!r} is not a word2vec header "
-            "'<count> <dim>' with dim > 0",
-            line=1,
+    return _BinaryReader(
+        stream, report, encoding, vocabulary, limit, size, tick
+    ).read(head, allow_nonfinite, on_truncation)
+
+
+class _BinaryReader:
+    def __init__(self, stream, report, encoding, vocabulary, limit, size, tick):
+        self.stream = stream
+        self.report = report
+        self.path = report.path
+        self.encoding = encoding
+        self.vocabulary = vocabulary
+        self.limit = limit
+        self.size = size
+        self.tick = tick
+        # Whether records after the first start with a newline.
+        self.newline = None
+
+    def read(self, head, allow_nonfinite, on_truncation):
+        data = head
+        if self.encoding == "utf-8" and data.startswith(BOM):
+            data = data[len(BOM) :]
+        offset = len(head) - len(data)
+        data, offset, count, dim = self._header(data, offset)
+        self.report.header_count = count
+        self.report.dim = dim
+        self.sink = RowSink(
+            dim,
+            self.report,
+            vocabulary=self.vocabulary,
+            limit=self.limit,
+            capacity=self._capacity(count, dim),
+            allow_nonfinite=allow_nonfinite,
         )
-    count, dim = header
-    report.header_count = count
-    record_size = 4 * dim
-    capacity = count if size is None else min(count, size // record_size) + 1
-    sink = RowSink(
-        dim, report, vocabulary=vocabulary, limit=limit, capacity=capacity
-    )
-    data = data[end:]
-    offset += end
-    eof = False
-    while True:
-        room = sink.room()
-        words, starts, used = _records(data, record_size, room)
-        _keep(sink, words, starts, data, dim, encoding, report, offset)
-        if room is not None and len(words) >= room:
-            break
-        data = data[used:]
-        offset += used
-        if eof:
-            if data.strip():
+        record_size = 4 * dim
+        eof = False
+        while True:
+            room = count - self.report.rows
+            if self.limit is not None:
+                room = min(room, self.sink.room())
+            raws, starts, used = self._records(data, record_size, room)
+            self._keep(raws, starts, data, dim, offset)
+            data = data[used:]
+            offset += used
+            if len(raws) >= room or eof:
+                break
+            more = self.stream.read(BLOCK)
+            self.tick(len(more))
+            eof = not more
+            data += more
+        rows = self.report.rows
+        if self.limit is not None and rows >= self.limit:
+            pass  # Stopped by the limit: the rest is not read.
+        elif rows == count:
+            self._check_end(data, offset, count)
+        elif data.strip(b"\n"):
+            self._truncated(
+                on_truncation,
+                f"the file ends inside this record; the header declares "
+                f"{declared(count, 'record')} of "
+                f"{declared(dim, 'float32 value')}: it was "
+                "probably cut short, e.g. by an interrupted download",
+                f"the {rows:,} whole records before it",
+                record=rows + 1,
+                offset=offset,
+            )
+        else:
+            self._truncated(
+                on_truncation,
+                f"the header declares {declared(count, 'record')} but the "
+                f"file ends after {rows:,}: it was probably cut short, "
+                "e.g. by an interrupted download",
+                f"the {rows:,} records it holds",
+                record=rows + 1,
+                offset=offset,
+            )
+        return self.sink.finish()
+
+    def _header(self, data, offset):
+        """The header's (count, dim) and the data and offset after it."""
+        while b"\n" not in data.lstrip(_BLANK)[:4096]:
+            more = self.stream.read(BLOCK)
+            if not more or len(data) > 4096:
                 raise VectorFileError(
-                    path,
-                    "the file ends inside this record (truncated?); the "
-                    f"header declares {count} records of {dim} float32 "
-                    "values",
-                    record=report.rows + 1,
-                    offset=offset,
+                    self.path, "no word2vec header '<count> <dim>'", line=1
                 )
-            break
-        more = stream.read(BLOCK)
-        tick(len(more))
-        eof = not more
-        data += more
-    return sink.finish()
-
-
-def _records(data, record_size, room):
-    """Words, vector offsets and bytes used by the whole records in data."""
-    words = []
-    starts = []
-    position = 0
-    end = len(data)
-    find = data.find
-    while room is None or len(words) < room:
-        space = find(b" ", position)
-        start = space + 1
-        if space < 0 or start + record_size > end:
-            break
-        words.append(data[position:space].lstrip(b"\n"))
-        starts.append(start)
-        position = start + record_size
-    return words, starts, position
-
-
-def _keep(sink, raw_words, starts, data, dim, encoding, report, offset):
-    words = []
-    for i, raw in enumerate(raw_words):
-        try:
-            words.append(raw.decode(encoding))
-        except UnicodeDecodeError as error:
+            self.tick(len(more))
+            data += more
+        stripped = data.lstrip(_BLANK)
+        # Blank lines before the header are skipped, as in text files.
+        line = data[: len(data) - len(stripped)].count(b"\n") + 1
+        offset += len(data) - len(stripped)
+        end = stripped.index(b"\n") + 1
+        header = parse_header(stripped[:end])
+        if header is None or not header[1]:
             raise VectorFileError(
-                report.path,
-                f"the word {raw[:40]!r} is not valid {encoding} "
-                f"({error.reason}); pass the file's encoding, e.g. "
-                "encoding='latin-1'",
-                record=report.rows + i + 1,
+                self.path,
+                f"{stripped[: end - 1][:40]!r} is not a word2vec header "
+                "'<count> <dim>' with dim > 0",
+                line=line,
+            )
+        return stripped[end:], offset + end, *header
+
+    def _capacity(self, count, dim):
+        """Records to reserve: never more than the file could hold."""
+        if self.size is None:
+            return min(count, max(1, _UNKNOWN_SIZE_BYTES // (4 * dim)))
+        return min(count, self.size // (4 * dim + 1) + 1)
+
+    def _records(self, data, record_size, room):
+        """Raw words, vector offsets and bytes used by the whole records."""
+        raws = []
+        starts = []
+        position = 0
+        end = len(data)
+        find = data.find
+        while len(raws) < room:
+            space = find(b" ", position, position + _MAX_WORD + 2)
+            start = space + 1
+            if space < 0 or start + record_size > end:
+                if space < 0 and end - position > _MAX_WORD + 1:
+                    raise VectorFileError(
+                        self.path,
+                        f"no space within {_MAX_WORD:,} bytes: this is not "
+                        "a word2vec binary record (is the header's dim "
+                        "right?)",
+                        record=self.report.rows + len(raws) + 1,
+                        offset=position,
+                    )
+                break
+            raws.append(data[position:space])
+            starts.append(start)
+            position = start + record_size
+        return raws, starts, position
+
+    def _keep(self, raws, starts, data, dim, offset):
+        first = self.report.rows + 1
+        words = [raw.lstrip(b"\n") for raw in raws]
+        self._check_words(raws, words, first, starts, offset)
+        try:
+            words = [word.decode(self.encoding) for word in words]
+        except UnicodeDecodeError:
+            for i, word in enumerate(words):
+                try:
+                    word.decode(self.encoding)
+                except UnicodeDecodeError as error:
+                    raise VectorFileError(
+                        self.path,
+                        f"the word {word[:40]!r} is not valid "
+                        f"{self.encoding} ({error.reason}); pass the file's "
+                        "encoding, e.g. encoding='latin-1'. If the file's "
+                        "words are valid, the previous record's word holds "
+                        "a space, which this format cannot hold",
+                        record=first + i,
+                        offset=offset + starts[i] - len(raws[i]) - 1,
+                    ) from None
+        keep = self.sink.select(words)
+        if not len(keep):
+            return
+        vectors = np.ndarray(
+            shape=(len(data) - 4 * dim + 1,),
+            dtype=f"V{4 * dim}",
+            buffer=data,
+            strides=(1,),
+        )
+        rows = vectors[np.asarray(starts)[keep]]
+        rows = rows.view("<f4").reshape(len(keep), dim)
+        bad = self.sink.append(rows)
+        if bad is not None:
+            i = int(keep[bad])
+            column = int(np.flatnonzero(~np.isfinite(rows[bad]))[0])
+            raise VectorFileError(
+                self.path,
+                f"value {column + 1} of the word {words[i]!r} is "
+                f"{float(rows[bad, column])!r}. One nan or inf spreads into "
+                "everything computed from the vectors (e.g. the mean behind "
+                "oov='mean' or 'random'): fix the file, or pass "
+                "allow_nonfinite=True to keep such records",
+                record=first + i,
+                offset=offset + starts[i] - len(raws[i]) - 1,
+            )
+
+    def _check_words(self, raws, words, first, starts, offset):
+        """Refuses words that show a misread record (see the module)."""
+        if not raws:
+            return
+        if self.newline is None and len(raws) > (first == 1):
+            self.newline = raws[first == 1].startswith(b"\n")
+        expected = int(bool(self.newline)) * (len(raws) - (first == 1))
+        joined = b"".join(words)
+        # Each word lost at most one newline (no "\n\n" in a raw word),
+        # record 1 none, and the count is the one expected: all agree.
+        if (
+            sum(map(len, raws)) - len(joined) == expected
+            and b"\n\n" not in b" ".join(raws)
+            and not (first == 1 and raws[0].startswith(b"\n"))
+            and len(joined.translate(None, _CONTROL)) == len(joined)
+        ):
+            return
+        leads = [
+            len(raw) - len(word) for raw, word in zip(raws, words, strict=True)
+        ]
+        expected = [int(bool(self.newline))] * len(raws)
+        if first == 1:
+            expected[0] = 0
+        for i, (raw, word) in enumerate(zip(raws, words, strict=True)):
+            number = first + i
+            if word.translate(None, _CONTROL) != word:
+                problem = "holds control bytes"
+            elif leads[i] != expected[i]:
+                problem = (
+                    "has no newline before it, unlike the records before it"
+                    if self.newline
+                    else "has a newline before it, unlike the records before it"
+                )
+            else:
+                continue
+            raise VectorFileError(
+                self.path,
+                f"the word {raw[:40]!r} {problem}: the previous record's "
+                "word probably holds a space, which the word2vec binary "
+                "format cannot hold, or the file is damaged",
+                record=number,
                 offset=offset + starts[i] - len(raw) - 1,
-            ) from None
-    keep = sink.select(words)
-    if not len(keep):
-        sink.append(np.empty((0, dim), dtype=np.float32))
-        return
-    vectors = np.ndarray(
-        shape=(len(data) - 4 * dim + 1,),
-        dtype=f"V{4 * dim}",
-        buffer=data,
-        strides=(1,),
-    )
-    rows = vectors[np.asarray(starts)[keep]]
-    sink.append(rows.view("<f4").reshape(len(keep), dim))
+            )
+
+    def _check_end(self, rest, offset, count):
+        """Refuses records after the `count` the header declares."""
+        more = rest
+        while not more.strip(_BLANK):
+            chunk = self.stream.read(BLOCK)
+            if not chunk:
+                return
+            self.tick(len(chunk))
+            more = chunk
+        raise VectorFileError(
+            self.path,
+            f"the header declares {declared(count, 'record')} and the file "
+            "goes on after them. Fix the count in the header, or pass "
+            f"limit={count} to read only the first {count:,}",
+            record=count + 1,
+            offset=offset,
+        )
+
+    def _truncated(self, on_truncation, problem, what, *, record, offset):
+        if on_truncation == "raise":
+            raise VectorFileError(
+                self.path,
+                f"{problem}. Download it again, or pass "
+                f"on_truncation='warn' to load {what}",
+                record=record,
+                offset=offset,
+            )
+        where = f"record {record} (byte {offset})"
+        self.report.truncated = f"{where}: {problem}"
+        warnings.warn(
+            f"{self.path}, {where}: {problem}; loaded {what}.",
+            VectorFileWarning,
+            stacklevel=3,
+        )

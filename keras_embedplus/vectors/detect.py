@@ -10,11 +10,14 @@ what it finds. The rules, in order:
    `KeyedVectors.save` and `Word2Vec.save` (loaded only with
    `allow_pickle=True`).
 4. The fastText magic number (int32 793712314): "fasttext-bin".
-5. A first line of two integers "count dim" (after an optional UTF-8 BOM):
-   "word2vec" when the next line is a word and `dim` numbers
-   ("fasttext-vec" when the name ends in `.vec`), "word2vec-binary"
-   otherwise.
-6. A first line made of a word and numbers: "glove".
+5. A first line of two integers "count dim" (after an optional UTF-8 BOM
+   and blank lines): "word2vec" when the next non-blank line is text, a
+   word and numbers ("fasttext-vec" when the name ends in `.vec`; the
+   reader checks it has `dim` of them), "word2vec-binary" otherwise.
+6. A first line made of a word and numbers: "glove" (also a header-like
+   first line above rows of one value: `3 2`, `x 5`, `y 6`). When `dim`
+   is 1 too (`3 1` above `4 1`), `read_vectors` reads the file as a
+   header file if it holds the rows declared, else as GloVe.
 
 Anything else is a `VectorFileError` asking for `format=`.
 """
@@ -23,6 +26,7 @@ import bz2
 import collections
 import gzip
 import os
+import re
 import zlib
 
 from keras_embedplus.vectors import cache
@@ -42,19 +46,48 @@ _HEAD = 1 << 16
 BOM = b"\xef\xbb\xbf"
 _FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_DIGITS = 18
+_SEPARATORS = re.compile(rb"[ \t]+")
+# Whitespace that ends a line: space, tab, CR, vertical tab, form feed.
+_TRAILING = b" \t\r\x0b\x0c"
+# Bytes that no text line holds (tab and CR may).
+_CONTROL = bytes(set(range(32)) - {9, 13}) + b"\x7f"
 
 
 def parse_header(line):
-    """`(count, dim)` if `line` is a word2vec header, else None."""
+    """`(count, dim)` if `line` is a word2vec header, else None.
+
+    Numbers of more than 18 digits read as 10**18: no file holds that
+    many rows or values, and the readers check the rows against it.
+    """
     parts = line.split()
     if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-        return int(parts[0]), int(parts[1])
+        return tuple(
+            int(part) if len(part) <= _DIGITS else 10**_DIGITS for part in parts
+        )
     return None
+
+
+def declared(number, noun):
+    """ "3 rows": a header's number and its noun; 10**18 stands for more."""
+    if number >= 10**_DIGITS:
+        return f"more than 10**18 {noun}s"
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def split_fields(line):
+    """The fields of a text line (without its newline).
+
+    Runs of spaces and tabs separate fields; trailing whitespace (and the
+    CR of CRLF) ends the line; leading whitespace leaves an empty first
+    field (an empty word).
+    """
+    return _SEPARATORS.split(line.rstrip(_TRAILING))
 
 
 def count_values(line):
     """Number of values on a text line: its fields after the first."""
-    return len(line.rstrip().split(b" ")) - 1
+    return len(split_fields(line)) - 1
 
 
 def majority_dim(lines):
@@ -93,18 +126,25 @@ def _sniff(head, path):
             "(the one with header.json)",
         )
     text = head[len(BOM) :] if head.startswith(BOM) else head
-    if not text.strip():
+    lines = [line for line in text.split(b"\n", 50) if line.strip()]
+    if len(head) == _HEAD and b"\n" not in text and lines:
+        # A first line longer than the head: its last field may be cut.
+        lines = [lines[0].rsplit(b" ", 1)[0]]
+    if not lines:
         raise VectorFileError(path, "the file is empty", line=1)
-    lines = text.split(b"\n", 2)
     header = parse_header(lines[0])
     second = lines[1] if len(lines) > 1 else b""
     if header is not None:
         dim = header[1]
-        if not second.strip() or (dim and _is_row(second, dim)):
+        if not second or (dim and _is_row(second, dim)):
             name = path.removesuffix(".gz").removesuffix(".bz2")
             return "fasttext-vec" if name.endswith(".vec") else "word2vec"
-        if dim != 1 and _is_row(second, 1) and _is_row(lines[0], 1):
-            return "glove"  # Rows of one value whose first word is a number.
+        if _is_text(second) and _is_row(second, 1):
+            if dim != 1 and count_values(second) == 1:
+                return "glove"  # Rows of one value, the first word a number.
+            # A text row of another length: the reader says which line.
+            name = path.removesuffix(".gz").removesuffix(".bz2")
+            return "fasttext-vec" if name.endswith(".vec") else "word2vec"
         return "word2vec-binary"
     if count_values(lines[0]) >= 1 and _is_row(lines[0], 1):
         return "glove"
@@ -113,13 +153,22 @@ def _sniff(head, path):
         f"cannot tell the format: {lines[0][:40]!r} is neither a word2vec "
         "header '<count> <dim>' nor a word followed by numbers; pass "
         f"format= (one of {', '.join(FORMATS)})",
-        line=1,
+        line=text.split(b"\n").index(lines[0]) + 1,
     )
+
+
+def _is_text(line):
+    """Whether a line is text: UTF-8 without control bytes but tabs/CR."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return len(line.translate(None, _CONTROL)) == len(line)
 
 
 def _is_row(line, dim):
     """Whether a text line ends in `dim` numbers after at least a word."""
-    parts = line.rstrip().split(b" ")
+    parts = split_fields(line)
     if len(parts) < dim + 1:
         return False
     try:

@@ -182,6 +182,9 @@ def _digits(fields, starts, ends, words):
         point += above[:, 0]
         point += (above[:, 0] != 0).view(np.uint8) << np.uint8(6)
     point >>= np.uint8(3)
+    # Fields with two points count too far; they are not ok, but their
+    # `point` indexes the scale tables before `ok` drops them.
+    np.minimum(point, np.uint8(_LONGEST), out=point)
     first = fields.buf[starts]
     negative = first == 45
     ok = length <= width
@@ -232,8 +235,14 @@ def _with_exponent(fields, starts, ends):
     which = np.flatnonzero(has_mark)
     mark = mark[which]
     digits, k, negative, good = _mantissa(fields, starts[which], mark)
-    power, power_ok = _plain(fields, mark + 1, ends[which], 1)
-    power_ok &= (power == np.round(power)) & (np.abs(power) < 400)
+    # The exponent is an integer: a sign and digits, no point.
+    whole, point, power_negative, power_ok = _digits(
+        fields, mark + 1, ends[which], 1
+    )
+    power_ok &= point == 0
+    power = whole.astype(np.float64)
+    power[power_negative] *= -1
+    power_ok &= np.abs(power) < 400
     shift = np.where(power_ok, power, 0).astype(np.intp) - k
     good &= power_ok & (np.abs(shift) <= 22)
     shift = np.where(good, shift, 0)
@@ -296,6 +305,9 @@ def parse_fields(buf, starts, ends, texts_of):
 
 def to_float64(texts):
     """float64 array of `texts` as `float` reads them (inf beyond range)."""
+    if any("\x00" in text for text in texts):
+        # numpy's strings drop trailing NULs, which float() refuses.
+        raise ValueError("a NUL byte in a number")
     with np.errstate(over="ignore", under="ignore"):
         return np.array(texts, dtype=str).astype(np.float64)
 

@@ -5,13 +5,12 @@ The formats and how `format="auto"` tells them apart are described in
 hands the file to the reader of its format.
 """
 
-import codecs
 import os
 import sys
 
 from keras_embedplus.vectors import cache
+from keras_embedplus.vectors.arguments import check_options
 from keras_embedplus.vectors.binary_format import read_binary
-from keras_embedplus.vectors.detect import FORMATS
 from keras_embedplus.vectors.detect import Opened
 from keras_embedplus.vectors.detect import check_source
 from keras_embedplus.vectors.detect import detect_format
@@ -35,6 +34,8 @@ def load_vectors(
     encoding="utf-8",
     allow_pickle=False,
     progress=None,
+    allow_nonfinite=False,
+    on_truncation="raise",
 ):
     """Loads pretrained word vectors from a file into gensim `KeyedVectors`.
 
@@ -45,9 +46,12 @@ def load_vectors(
     reader many times faster than gensim's, to exactly the same float32
     values. Real dumps' quirks are handled: words containing spaces (the
     vector is the last `dim` fields), repeated words (the first is kept),
-    CRLF, a UTF-8 BOM, trailing spaces, blank lines, a header whose row
-    count is wrong. A malformed file raises `VectorFileError` naming the
-    file and line. Use `read_vectors` to also get the `LoadReport`.
+    CRLF, a UTF-8 BOM, trailing spaces, tabs, blank lines. Every file
+    gives exactly the vectors it holds or raises `VectorFileError` naming
+    the file, the line (byte offset in binary files) and what to do: a
+    file cut short (fewer rows than its header declares, a last line or
+    record cut in the middle) and nan or inf values are errors unless
+    asked for. Use `read_vectors` to also get the `LoadReport`.
 
     Args:
         source: String or path. The file, or a cache directory.
@@ -58,12 +62,22 @@ def load_vectors(
             these words (with `AnyCase(words)`, in any case); the others
             are not parsed, so memory follows the vocabulary.
         limit: Integer or None. Read only the first `limit` vectors.
-        encoding: String. Encoding of the words (ASCII-compatible).
+        encoding: String. Encoding of the words (ASCII-compatible). With
+            any spelling of UTF-8 ("utf-8", "utf8", "utf-8-sig", ...) a
+            BOM at the start of the file is skipped.
         allow_pickle: Boolean. Allow gensim's pickled files, which can
             run arbitrary code when loaded. Default False.
         progress: Boolean or None. Show a tqdm progress bar; None (the
             default) shows it for files of 16 MiB or more when stderr is
             a terminal.
+        allow_nonfinite: Boolean. Keep rows holding nan or inf (or
+            values beyond float32) in text and word2vec binary files.
+            Default False: such a row raises `VectorFileError`, since
+            one nan spreads into all that is computed from the vectors.
+        on_truncation: String. "raise" (default) or "warn". A file cut
+            short raises `VectorFileError`; with "warn" the whole rows
+            before the cut are loaded, and a `VectorFileWarning` and the
+            report's `truncated` say what is missing.
 
     Returns:
         A `gensim.models.KeyedVectors` (a `FastTextKeyedVectors` for
@@ -87,6 +101,8 @@ def load_vectors(
         encoding=encoding,
         allow_pickle=allow_pickle,
         progress=progress,
+        allow_nonfinite=allow_nonfinite,
+        on_truncation=on_truncation,
     )
     return kv
 
@@ -100,6 +116,8 @@ def read_vectors(
     encoding="utf-8",
     allow_pickle=False,
     progress=None,
+    allow_nonfinite=False,
+    on_truncation="raise",
 ):
     """Like `load_vectors`, and also returns what the file held.
 
@@ -121,24 +139,76 @@ def read_vectors(
     (1, 1)
     """
     path = check_source(source)
-    wanted = _check_arguments(format, vocabulary, limit, encoding, progress)
-    if format == "auto":
+    wanted, encoding = _check_arguments(
+        format,
+        vocabulary,
+        limit,
+        encoding,
+        progress,
+        allow_nonfinite,
+        on_truncation,
+    )
+    auto = format == "auto"
+    if auto:
         format = detect_format(path)
     report = LoadReport(path, format)
+    options = dict(
+        vocabulary=wanted,
+        limit=limit,
+        encoding=encoding,
+        progress=progress,
+        allow_nonfinite=allow_nonfinite,
+        on_truncation=on_truncation,
+    )
     if format == "cache":
         kv = _subset(cache.load_cache(path), wanted, limit, report)
     elif format == "gensim":
         kv = _subset(_load_gensim(path, allow_pickle), wanted, limit, report)
     elif format == "fasttext-bin":
         kv = _load_fasttext(path, wanted, limit, encoding, report)
+    elif auto and format in ("word2vec", "fasttext-vec"):
+        return _read_header_or_glove(path, format, options)
     else:
-        kv = _read_stream(
-            path, format, wanted, limit, encoding, progress, report
-        )
+        kv = _read_stream(path, format, report, **options)
     return kv, report
 
 
-def _read_stream(path, format, wanted, limit, encoding, progress, report):
+def _read_header_or_glove(path, format, options):
+    """Reads a file that `format="auto"` found to start with a header.
+
+    "3 1" above rows of one value may also be a GloVe row whose word is a
+    number: the file is then read the way under which it is consistent
+    (as a header file when its row count is right, else as GloVe).
+    """
+    strict = dict(options, on_truncation="raise")
+    report = LoadReport(path, format)
+    try:
+        return _read_stream(path, format, report, **strict), report
+    except VectorFileError:
+        if report.dim == 1 and report.header_count is not None:
+            glove = LoadReport(path, "glove")
+            try:
+                return _read_stream(path, "glove", glove, **strict), glove
+            except VectorFileError:
+                pass
+        if options["on_truncation"] == "raise":
+            raise
+    report = LoadReport(path, format)
+    return _read_stream(path, format, report, **options), report
+
+
+def _read_stream(
+    path,
+    format,
+    report,
+    *,
+    vocabulary,
+    limit,
+    encoding,
+    progress,
+    allow_nonfinite,
+    on_truncation,
+):
     with Opened(path) as opened:
         bar = _progress_bar(progress, opened, path)
         position = opened.raw.tell()
@@ -152,10 +222,12 @@ def _read_stream(path, format, wanted, limit, encoding, progress, report):
 
         arguments = dict(
             encoding=encoding,
-            vocabulary=wanted,
+            vocabulary=vocabulary,
             limit=limit,
             size=opened.size,
             tick=tick,
+            allow_nonfinite=allow_nonfinite,
+            on_truncation=on_truncation,
         )
         try:
             if format == "word2vec-binary":
@@ -270,43 +342,19 @@ def _take(items, rows):
     return [items[i] for i in rows]
 
 
-def _check_arguments(format, vocabulary, limit, encoding, progress):
-    """Validates the arguments; returns the vocabulary as a set or None."""
-    if format != "auto" and format not in FORMATS:
-        raise ValueError(
-            f"`format` must be 'auto' or one of {', '.join(FORMATS)}. "
-            f"Received: format={format!r}"
-        )
-    if limit is not None and (
-        not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
-    ):
-        raise ValueError(
-            "`limit` must be a positive integer or None. "
-            f"Received: limit={limit!r}"
-        )
-    if progress not in (None, True, False):
-        raise ValueError(
-            "`progress` must be True, False or None. "
-            f"Received: progress={progress!r}"
-        )
-    try:
-        ascii_compatible = (
-            codecs.encode("09 .-+eE\n", encoding) == b"09 .-+eE\n"
-        )
-    except LookupError:
-        raise ValueError(
-            f"Unknown `encoding`. Received: encoding={encoding!r}"
-        ) from None
-    if not ascii_compatible:
-        raise ValueError(
-            "`encoding` must be ASCII-compatible (the numbers and separators "
-            f"are read as ASCII bytes). Received: encoding={encoding!r}"
-        )
+def _check_arguments(
+    format, vocabulary, limit, encoding, progress, allow_nonfinite, truncation
+):
+    """Validates the arguments; returns the vocabulary (a set, `AnyCase`
+    or None) and the encoding's canonical name (see `check_options`)."""
+    encoding = check_options(
+        format, limit, encoding, progress, allow_nonfinite, truncation
+    )
     if vocabulary is None:
-        return None
+        return None, encoding
     if isinstance(vocabulary, AnyCase):
-        return vocabulary
-    return set(_words("vocabulary", vocabulary))
+        return vocabulary, encoding
+    return set(_words("vocabulary", vocabulary)), encoding
 
 
 def _words(name, words):

@@ -41,6 +41,10 @@ class VectorFileError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class VectorFileWarning(UserWarning):
+    """A vector file was read only in part (`on_truncation="warn"`)."""
+
+
 @dataclasses.dataclass
 class LoadReport:
     """What `read_vectors` found in a vector file.
@@ -53,7 +57,8 @@ class LoadReport:
             (after `limit`, before `vocabulary` filtering).
         kept: Integer. Vectors in the returned `KeyedVectors`.
         header_count: Integer or None. Row count declared by a word2vec
-            header; compare with `rows` (see `header_mismatch`).
+            header. A file whose rows disagree with it raises, unless read
+            with `on_truncation="warn"` (see `header_mismatch`).
         duplicates: Integer. Rows whose word appeared earlier (the first
             one is kept).
         duplicate_examples: List of up to 5 such words.
@@ -61,6 +66,10 @@ class LoadReport:
             (read as everything before the last `dim` fields).
         tokens_with_spaces_examples: List of up to 5 such words.
         lines_skipped: Integer. Blank lines ignored.
+        nonfinite: Integer. Rows holding nan or inf (kept only with
+            `allow_nonfinite=True`; otherwise such a row is an error).
+        truncated: String or None. With `on_truncation="warn"`, what the
+            file lacked or what was dropped because it was cut short.
 
     Example:
 
@@ -81,6 +90,8 @@ class LoadReport:
     tokens_with_spaces: int = 0
     tokens_with_spaces_examples: list = dataclasses.field(default_factory=list)
     lines_skipped: int = 0
+    nonfinite: int = 0
+    truncated: str | None = None
 
     @property
     def header_mismatch(self):
@@ -121,6 +132,11 @@ class LoadReport:
         if self.lines_skipped:
             blank = _count(self.lines_skipped, "blank line")
             lines.append(f"  {blank} skipped")
+        if self.nonfinite:
+            rows = _count(self.nonfinite, "row")
+            lines.append(f"  {rows} with nan or inf values kept")
+        if self.truncated:
+            lines.append(f"  truncated: {self.truncated}")
         return "\n".join(lines)
 
 

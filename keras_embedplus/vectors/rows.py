@@ -1,42 +1,69 @@
 """Where readers put the rows they keep: limit, vocabulary, duplicates.
 
 A reader tells the sink the words of each block of rows it has read; the
-sink answers which of them to keep (those in the vocabulary filter) and the
-reader then parses the numbers of those rows only. Repeated words are
-resolved once at the end, in one dictionary pass (the first row of a word
-wins), and the matrix compacted in place.
+sink answers which of them to parse (those in the vocabulary filter) and
+stores the first row of each word. The numbers of every row parsed are
+checked (nan, inf), repeats included, so what is valid never depends on
+where a repeat falls. Until a first repeat, words are indexed in batches
+(small inserts into a big dictionary between the blocks' numpy work miss
+the caches): the batch that finds a repeat has its rows compacted, and
+from then on each block's words are checked one by one and a repeat's row
+is never stored. A repeated word thus costs its bytes, and at most one
+batch of rows.
 
-The matrix is reserved once at an upper bound of the row count, in an
-anonymous memory map: pages never written cost no memory, transparent huge
-pages make the first writes cheap (one page fault per 2 MiB, not per 4 KiB:
-half a second saved on 400k x 100 here), and the final shrink is an
-in-place `mremap`, so the peak stays near the size of the kept matrix.
+The matrix is reserved at the first row kept (so that a header is never
+trusted before a row has shown its dimension), at an upper bound of the
+row count, in an anonymous memory map: pages never written cost no memory,
+transparent huge pages make the first writes cheap (one page fault per
+2 MiB, not per 4 KiB: half a second saved on 400k x 100 here), and the
+final shrink is an in-place `mremap`, so the peak stays near the size of
+the kept matrix.
 """
 
+import math
 import mmap
 import sys
 
 import numpy as np
 from gensim.models import KeyedVectors
 
-_COMPACT_ROWS = 4096
 _INDEX_BATCH = 1 << 15
 
 
 class RowSink:
-    def __init__(self, dim, report, *, vocabulary, limit, capacity):
+    """Collects the kept rows of a reader.
+
+    Args:
+        dim: Integer. Values per row.
+        report: `LoadReport` to count rows, duplicates and non-finite rows.
+        vocabulary: Set-like of the words to keep, or None for all.
+        limit: Integer or None. Rows to read at most (duplicates count).
+        capacity: Integer. Upper bound of the rows kept, reserved at the
+            first row (it grows if the bound was short).
+        allow_nonfinite: Boolean. Keep rows with nan or inf values.
+    """
+
+    def __init__(
+        self, dim, report, *, vocabulary, limit, capacity, allow_nonfinite
+    ):
         self.dim = dim
         self.report = report
         self.limit = limit
         self.wanted = vocabulary
+        self.allow_nonfinite = allow_nonfinite
         if vocabulary is not None:
             capacity = min(capacity, len(vocabulary))
         if limit is not None:
             capacity = min(capacity, limit)
-        self.storage = _Storage(max(capacity, 1), dim)
+        self.capacity = max(capacity, 1)
+        self.storage = None
         self.keys = []
         self.index = {}
+        # True once a repeated word was seen: each block is then checked
+        # word by word instead of indexed in batches.
         self.repeated = False
+        # Which rows of the last `select` to store, or None for all.
+        self.store = None
 
     def room(self):
         """Rows the reader may still read, or None for no limit."""
@@ -45,7 +72,8 @@ class RowSink:
         return self.limit - self.report.rows
 
     def select(self, words):
-        """Counts `words` as read; returns the positions of those kept."""
+        """Counts `words` as read; returns the positions of those to parse
+        (all but the ones outside the vocabulary), in order."""
         self.report.rows += len(words)
         if self.wanted is None:
             positions = np.arange(len(words))
@@ -55,68 +83,115 @@ class RowSink:
             positions = [i for i, word in enumerate(words) if word in wanted]
             kept = [words[i] for i in positions]
             positions = np.array(positions, dtype=np.intp)
-        self.keys.extend(kept)
-        if (
-            not self.repeated
-            and len(self.keys) - len(self.index) >= _INDEX_BATCH
-        ):
-            self._index()
+        self.store = None
+        if not self.repeated:
+            self.keys.extend(kept)
+            return positions
+        index = self.index
+        store = np.zeros(len(kept), dtype=bool)
+        for j, word in enumerate(kept):
+            if word in index:
+                self.report.add_duplicate(word)
+            else:
+                index[word] = len(self.keys)
+                self.keys.append(word)
+                store[j] = True
+        if not store.all():
+            self.store = store
         return positions
 
-    def _index(self):
-        """Adds the keys read since the last call to the dictionary.
-
-        Built as the rows come, like gensim, so that the dictionary's growth
-        does not add to the peak once the matrix is full; in batches, since
-        a few inserts per block cost a cache miss each.
-        """
-        start = len(self.index)
-        new = self.keys[start:]
-        self.index.update(zip(new, range(start, len(self.keys)), strict=True))
-        if len(self.index) < len(self.keys):
-            self.repeated = True
-            self.index = {}
-
     def append(self, values):
-        """Stores the rows of the words last kept by `select`."""
+        """Stores the rows parsed for the words of the last `select` (the
+        first of each word).
+
+        Returns the position in `values` of the first row holding nan or
+        inf (after the cast to float32: values beyond its range become
+        inf, as in gensim's `np.float32(text)`), or None. Such rows are
+        kept and counted only with `allow_nonfinite`.
+        """
+        store = self.store
+        stored = values if store is None else values[store]
+        bad = None
+        if len(stored):
+            bad = self._store_rows(stored)
+            if bad is not None and store is not None:
+                bad = int(np.flatnonzero(store)[bad])
+        if store is not None and not store.all():
+            with np.errstate(over="ignore"):
+                dropped = values[~store].astype(np.float32)
+            rows = np.flatnonzero(~np.isfinite(dropped).all(axis=1))
+            if len(rows) and not self.allow_nonfinite:
+                first = int(np.flatnonzero(~store)[rows[0]])
+                bad = first if bad is None else min(bad, first)
+        if not self.repeated and len(self.keys) - len(self.index) >= (
+            _INDEX_BATCH
+        ):
+            self._index_batch()
+        return bad
+
+    def _store_rows(self, values):
         end = len(self.keys)
         start = end - len(values)
-        if end > len(self.storage.array):
+        if self.storage is None:
+            self.storage = _Storage(max(self.capacity, end), self.dim)
+        elif end > len(self.storage.array):
             self.storage.grow(max(end, 2 * len(self.storage.array)))
-        # Values beyond float32 become inf, as in gensim's np.float32(text).
-        with np.errstate(over="ignore"):
-            self.storage.array[start:end] = values
+        rows = self.storage.array[start:end]
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows[...] = values
+            # nan or inf make the sum of squares nan or inf; so may huge
+            # finite values, which the exact check then clears.
+            flat = rows.reshape(-1)
+            if math.isfinite(np.dot(flat, flat)):
+                return None
+        bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+        if not len(bad):
+            return None
+        if not self.allow_nonfinite:
+            return int(bad[0])
+        self.report.nonfinite += len(bad)
+        return None
+
+    def _index_batch(self):
+        """Indexes the keys stored since the last batch; on a repeat,
+        keeps the first row of each word and checks word by word from then
+        on."""
+        start = len(self.index)
+        count = len(self.keys)
+        self.index.update(
+            zip(self.keys[start:], range(start, count), strict=True)
+        )
+        if len(self.index) == count:
+            return
+        self.repeated = True
+        index = self.index = dict(
+            zip(self.keys[:start], range(start), strict=True)
+        )
+        keep = []
+        for i in range(start, count):
+            word = self.keys[i]
+            if word in index:
+                self.report.add_duplicate(word)
+            else:
+                index[word] = start + len(keep)
+                keep.append(i)
+        matrix = self.storage.array
+        matrix[start : start + len(keep)] = matrix[keep]  # A copy first.
+        matrix = None
+        self.keys[start:] = [self.keys[i] for i in keep]
 
     def finish(self):
-        """The `KeyedVectors` of the kept rows, first of repeated words."""
-        keys = self.keys
-        count = len(keys)
+        """The `KeyedVectors` of the kept rows."""
         if not self.repeated:
-            self._index()
-        key_to_index = self.index
-        if self.repeated:  # The first row of a repeated word wins.
-            key_to_index = None
-            first = dict(
-                zip(reversed(keys), range(count - 1, -1, -1), strict=True)
-            )
-            keep = np.sort(np.fromiter(first.values(), np.intp, len(first)))
-            first = self.index = None
-            dropped = np.ones(count, dtype=bool)
-            dropped[keep] = False
-            for i in np.flatnonzero(dropped):
-                self.report.add_duplicate(keys[i])
-            matrix = self.storage.array
-            for start in range(0, len(keep), _COMPACT_ROWS):
-                rows = keep[start : start + _COMPACT_ROWS]
-                # Rows only move up: a block never overwrites later sources.
-                matrix[start : start + len(rows)] = matrix[rows]
-            matrix = None
-            keys = [keys[i] for i in keep.tolist()]
-            count = len(keys)
-        vectors = self.storage.shrink(count)
+            self._index_batch()
+        count = len(self.keys)
+        if self.storage is None:
+            vectors = np.empty((0, self.dim), dtype=np.float32)
+        else:
+            vectors = self.storage.shrink(count)
         self.report.kept = count
         self.report.dim = self.dim
-        return make_keyed_vectors(keys, vectors, key_to_index)
+        return make_keyed_vectors(self.keys, vectors, self.index)
 
 
 class _Storage:

@@ -8,44 +8,60 @@ once trailing whitespace (and the CR of CRLF) is folded into the newline,
 is *regular*: regular lines are read without Python work per line, their
 words gathered and decoded in one call and their numbers parsed by
 `float_fields`. Every other line (a word containing spaces, a ragged row,
-tabs or control bytes) goes through `_odd_line`, a plain Python parser that
-defines the semantics the fast path reproduces and raises the error for a
-bad line. Blank lines are skipped and counted.
+tabs, runs of spaces or control bytes) goes through `LineRules.odd_line`,
+a plain Python parser that defines the semantics the fast path reproduces
+and raises the error for a bad line. Blank lines are skipped and counted.
+
+The rules of one line are in `text_lines`, with how lines come from the
+stream.
+
+A header's row count must match the rows read, and a last line without a
+newline must be a whole row: otherwise the file was cut short, which is
+an error unless `on_truncation="warn"` (then the rows before the cut are
+kept, and a warning and the report say what was lost).
 """
+
+import warnings
 
 import numpy as np
 
-from keras_embedplus.vectors import float_fields
 from keras_embedplus.vectors.detect import BOM
 from keras_embedplus.vectors.detect import count_values
+from keras_embedplus.vectors.detect import declared
 from keras_embedplus.vectors.detect import majority_dim
 from keras_embedplus.vectors.detect import parse_header
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.report import VectorFileWarning
 from keras_embedplus.vectors.rows import RowSink
+from keras_embedplus.vectors.text_lines import NEWLINE
+from keras_embedplus.vectors.text_lines import SPACE
+from keras_embedplus.vectors.text_lines import LineRules
+from keras_embedplus.vectors.text_lines import blocks
+from keras_embedplus.vectors.text_lines import fold_trailing_whitespace
+from keras_embedplus.vectors.text_lines import nonfinite_problem
+from keras_embedplus.vectors.text_lines import short
 
-BLOCK = 1 << 18
-# float_fields reads the 16 bytes that end at each field's end.
-_PAD = 16
 _SAMPLE_LINES = 100
-_NEWLINE = 10
-_SPACE = 32
+# Rows reserved when the file size is unknown (compressed): this many
+# bytes of float32 at most, then the matrix grows as rows come.
+_UNKNOWN_SIZE_BYTES = 64 << 20
 
 
-def read_text(stream, head, report, *, header, encoding, **sink_args):
+def read_text(stream, head, report, *, header, encoding, **options):
     """Reads a text vector file into a `KeyedVectors`, filling `report`.
 
     Args:
         stream: binary file object positioned after `head`.
         head: bytes already read from the start of the file.
         report: `LoadReport` to fill in.
-        header: Boolean. Whether line 1 is a "count dim" header.
-        encoding: String. Encoding of the words (ASCII-compatible).
-        **sink_args: `vocabulary`, `limit`, `size` (bytes, or None when
-            unknown) and `tick` (called with the bytes read).
+        header: Boolean. Whether the first line is a "count dim" header.
+        encoding: String. Normalised codec name of the words (ASCII-
+            compatible); "utf-8" skips a BOM.
+        **options: `vocabulary`, `limit`, `size` (bytes, or None when
+            unknown), `tick` (called with the bytes read),
+            `allow_nonfinite` and `on_truncation`.
     """
-    return _TextReader(
-        stream, head, report, header, encoding, **sink_args
-    ).read()
+    return _TextReader(stream, head, report, header, encoding, **options).read()
 
 
 class _TextReader:
@@ -60,6 +76,8 @@ class _TextReader:
         limit,
         size,
         tick,
+        allow_nonfinite,
+        on_truncation,
     ):
         self.stream = stream
         self.head = head
@@ -70,132 +88,200 @@ class _TextReader:
         self.limit = limit
         self.size = size
         self.tick = tick
+        self.allow_nonfinite = allow_nonfinite
+        self.on_truncation = on_truncation
         self.sink = None
         self.dim = None
         self.dim_source = ""
+        self.header_line = None
         self.line_base = 0
+        self.at_start = True
         self.done = False
 
     def read(self):
-        for buf, lo, hi in self._blocks():
+        for buf, lo, hi, terminated in blocks(
+            self.stream, self.head, self.tick, self._where
+        ):
             if self.sink is None:
                 lo = self._start(buf, lo, hi)
+                if lo is None:
+                    continue
+            if not terminated and not self._whole_last_line(buf, lo, hi):
+                break
             self._block(buf, lo, hi)
             if self.done:
                 break
-        if self.sink is None or not (
-            self.report.rows or self.report.header_count is not None
-        ):
+        if self.sink is None:
             raise VectorFileError(self.report.path, "the file is empty", line=1)
+        self._check_count()
         return self.sink.finish()
 
-    def _blocks(self):
-        """Yields (uint8 array, lo, hi): whole lines in `array[lo:hi]`."""
-        buf = bytearray(_PAD + max(BLOCK, len(self.head)) + 1)
-        fill = _PAD + len(self.head)
-        buf[_PAD:fill] = self.head
-        eof = False
-        while True:
-            # One spare byte for a newline missing at the end of the file.
-            while fill < len(buf) - 1 and not eof:
-                with memoryview(buf) as view:
-                    n = self.stream.readinto(view[fill : len(buf) - 1])
-                eof = not n
-                fill += n or 0
-                self.tick(n or 0)
-            cut = buf.rfind(b"\n", _PAD, fill) + 1
-            if not cut:
-                if not eof:  # A line longer than the buffer.
-                    bigger = bytearray(2 * len(buf))
-                    bigger[:fill] = buf[:fill]
-                    buf = bigger
-                    continue
-                if fill == _PAD:
-                    return
-                buf[fill] = _NEWLINE
-                fill += 1
-                cut = fill
-            yield np.frombuffer(buf, dtype=np.uint8), _PAD, cut
-            rest = fill - cut
-            buf[_PAD : _PAD + rest] = buf[cut:fill]
-            fill = _PAD + rest
-            if eof and not rest:
-                return
+    def _where(self):
+        return self.report.path, self.line_base + 1
 
     def _start(self, buf, lo, hi):
-        """Reads the BOM, header and dimension; returns where rows begin."""
+        """Reads the BOM, header and dimension; returns where rows begin,
+        or None when the lines so far were all blank."""
         path = self.report.path
-        if self.encoding.replace("_", "-").lower().startswith("utf-8"):
+        if self.at_start and self.encoding == "utf-8":
             if buf[lo : lo + 3].tobytes() == BOM:
                 lo += 3
+        self.at_start = False
         text = buf[lo:hi].tobytes()
-        first = text[: text.index(b"\n")]
+        lines = text.split(b"\n")[:-1]
+        blank = 0
+        while blank < len(lines) and not lines[blank].strip():
+            blank += 1
+        self.report.lines_skipped += blank
+        self.line_base += blank
+        if blank == len(lines):
+            return None
+        lo += sum(len(line) + 1 for line in lines[:blank])
+        lines = lines[blank:]
+        first = lines[0]
         declared = parse_header(first)
         if self.header:
             if declared is None:
                 raise VectorFileError(
                     path,
-                    f"{_short(first)} is not a word2vec header "
+                    f"{short(first)} is not a word2vec header "
                     "'<count> <dim>'; for a file without one use "
                     "format='glove' (or 'auto')",
-                    line=1,
+                    line=self.line_base + 1,
                 )
             count, dim = declared
             if not dim:
                 raise VectorFileError(
-                    path, "the header declares dimension 0", line=1
+                    path,
+                    "the header declares dimension 0",
+                    line=self.line_base + 1,
                 )
             self.report.header_count = count
-            self.dim_source = "declared by the header on line 1"
-            self.line_base = 1
+            self.line_base += 1
+            self.header_line = self.line_base
+            self.dim_source = (
+                f"declared by the header on line {self.header_line}"
+            )
             lo += len(first) + 1
+            lines = lines[1:]
         else:
-            sample = text.split(b"\n", _SAMPLE_LINES)[:_SAMPLE_LINES]
+            sample = lines[:_SAMPLE_LINES]
             # A header-like first line does not vote.
             dim = majority_dim(sample[1:] if declared else sample)
-            if dim is None:
+            if not dim:  # No line, or most lines without values.
                 dim = max(count_values(first), 1)
             if declared is not None and count_values(first) != dim:
                 raise VectorFileError(
                     path,
-                    f"{_short(first)} looks like a word2vec header, so this "
+                    f"{short(first)} looks like a word2vec header, so this "
                     "is not a GloVe file; use format='word2vec' (or 'auto')",
-                    line=1,
+                    line=self.line_base + 1,
                 )
             self.dim_source = "the count on most of the first lines"
-        self.dim = dim
-        # Rows expected, from the first block's line length; the matrix
-        # grows (in place on Linux) if the guess was short.
-        lines = text.count(b"\n") + 1
-        if self.size:
-            capacity = int(1.1 * self.size * lines / len(text)) + 1024
-        else:
-            capacity = max(self.report.header_count or 0, 1 << 16)
+        self.dim = self.report.dim = dim
+        self.rules = LineRules(path, self.encoding, dim, self.dim_source)
         self.sink = RowSink(
             dim,
             self.report,
             vocabulary=self.vocabulary,
             limit=self.limit,
-            capacity=capacity,
+            capacity=self._capacity(lines),
+            allow_nonfinite=self.allow_nonfinite,
         )
         return lo
 
-    def _block(self, buf, lo, hi):
+    def _capacity(self, lines):
+        """Rows to reserve: never more than the file could hold.
+
+        A row of `dim` values takes at least `2 * dim` bytes (a separator
+        and a digit each), which bounds the rows of a file of known size;
+        the first block's lines give the likelier count. Without a size
+        (compressed), a few MiB are reserved and the matrix grows.
+        """
         dim = self.dim
-        seps = np.flatnonzero(buf[lo:hi] <= _SPACE)
+        rows = sum(1 for line in lines if line.strip())
+        if self.size is None:
+            bound = max(1, _UNKNOWN_SIZE_BYTES // (4 * dim))
+            return min(self.report.header_count or bound, bound)
+        most = self.size // (2 * dim) + 1
+        length = sum(len(line) + 1 for line in lines)
+        if not rows or not length:
+            return min(most, 1024)
+        return min(most, int(1.1 * self.size * rows / length) + 1024)
+
+    def _whole_last_line(self, buf, lo, hi):
+        """Whether the last line, which has no newline, is a whole row.
+
+        A file cut short (an interrupted download) most often ends inside
+        a line. That line is an error, or with `on_truncation="warn"` it is
+        dropped (False is returned) with a warning.
+        """
+        raw = buf[lo : hi - 1].tobytes().rstrip(b" \t\r\x0b\x0c")
+        if not raw:
+            return True
+        number = self.line_base + 1
+        try:
+            _, fields, _ = self.rules.odd_line(raw, number)
+            self.rules.values(fields, number)
+        except VectorFileError as error:
+            self._truncated(
+                f"the file ends inside line {number}, which has no newline "
+                f"and is not a whole row ({error.problem}): it was probably "
+                "cut short, e.g. by an interrupted download",
+                "the rows before it",
+                line=number,
+            )
+            return False
+        return True
+
+    def _check_count(self):
+        count = self.report.header_count
+        rows = self.report.rows
+        if count is None or self.done or rows >= count:
+            return
+        self._truncated(
+            f"the header on line {self.header_line} declares "
+            f"{declared(count, 'row')} but the file holds {rows:,}: it was "
+            "probably cut short, e.g. "
+            "by an interrupted download",
+            f"the {rows:,} rows it holds",
+            line=self.header_line,
+        )
+
+    def _truncated(self, problem, what, *, line):
+        if self.on_truncation == "raise":
+            raise VectorFileError(
+                self.report.path,
+                f"{problem}. Download it again, or pass "
+                f"on_truncation='warn' to load {what}",
+                line=line,
+            )
+        if self.report.truncated is None:
+            self.report.truncated = f"line {line}: {problem}"
+        warnings.warn(
+            f"{self.report.path}, line {line}: {problem}; loaded {what}.",
+            VectorFileWarning,
+            stacklevel=2,
+        )
+
+    def _block(self, buf, lo, hi):
+        if lo >= hi:
+            return
+        dim = self.dim
+        seps = np.flatnonzero(buf[lo:hi] <= SPACE)
         seps += lo
         kinds = buf[seps]
-        newlines = np.flatnonzero(kinds == _NEWLINE)
+        newlines = np.flatnonzero(kinds == NEWLINE)
         starts = np.empty_like(newlines)
         starts[0] = lo
         starts[1:] = seps[newlines[:-1]] + 1
-        seps, kinds, newlines, ends = _fold_trailing_whitespace(
+        seps, kinds, newlines, ends = fold_trailing_whitespace(
             seps, kinds, newlines
         )
         counts = np.diff(newlines, prepend=-1)
         blank = ends == starts
         regular = (counts == dim + 1) & ~blank
-        odd = np.flatnonzero((kinds != _SPACE) & (kinds != _NEWLINE))
+        odd = np.flatnonzero((kinds != SPACE) & (kinds != NEWLINE))
         if len(odd):
             regular[np.searchsorted(newlines, odd)] = False
         n_lines = len(newlines)
@@ -213,6 +299,7 @@ class _TextReader:
         self.report.lines_skipped += int(blank.sum())
 
         lines = np.flatnonzero(~blank)
+        self._check_extra_rows(lines)
         reg = np.flatnonzero(regular)
         words = self._words(buf, starts[reg], seps[first_sep[reg]], reg)
         odd_values = {}
@@ -224,21 +311,47 @@ class _TextReader:
         kept_lines = lines[keep]
         if len(reg) == n_lines and len(keep) == n_lines:
             rows = seps[: n_lines * (dim + 1)].reshape(n_lines, dim + 1)
-            values = self._numbers(buf, rows, kept_lines)
+            values = self.rules.numbers(
+                buf, rows, self.line_base + kept_lines + 1
+            )
         else:
             is_reg = regular[kept_lines]
             values = np.empty((len(keep), dim))
             rows = seps[
                 first_sep[kept_lines[is_reg]][:, None] + np.arange(dim + 1)
             ]
-            values[is_reg] = self._numbers(buf, rows, kept_lines[is_reg])
+            values[is_reg] = self.rules.numbers(
+                buf, rows, self.line_base + kept_lines[is_reg] + 1
+            )
             for j in np.flatnonzero(~is_reg):
-                values[j] = odd_values[keep[j]]
-        self.sink.append(values)
+                values[j] = self.rules.values(*odd_values[keep[j]])
+        bad = self.sink.append(values)
+        if bad is not None:
+            raise VectorFileError(
+                self.report.path,
+                nonfinite_problem(values[bad]),
+                line=self.line_base + kept_lines[bad] + 1,
+            )
         self.line_base += n_lines
 
+    def _check_extra_rows(self, lines):
+        """Refuses a row beyond the count the header declares."""
+        count = self.report.header_count
+        rows = self.report.rows
+        if count is None or rows + len(lines) <= count:
+            return
+        raise VectorFileError(
+            self.report.path,
+            f"the header on line {self.header_line} declares "
+            f"{declared(count, 'row')} and this is row {count + 1:,}. Fix the "
+            "count in the header, or "
+            f"pass limit={count} to read only the first {count:,}",
+            line=self.line_base + lines[count - rows] + 1,
+        )
+
     def _merge_odd_lines(self, buf, lines, reg, reg_words, starts, ends):
-        """Words of all data lines in order, and the odd lines' values."""
+        """Words of all data lines in order, and the odd lines' value
+        fields and line numbers (parsed only for the lines kept)."""
         words = [None] * len(lines)
         for position, word in zip(
             np.searchsorted(lines, reg).tolist(), reg_words, strict=True
@@ -250,9 +363,12 @@ class _TextReader:
             odd.tolist(), np.searchsorted(lines, odd).tolist(), strict=True
         ):
             raw = buf[starts[line] : ends[line]].tobytes()
-            word, values = self._odd_line(raw, self.line_base + line + 1)
+            number = self.line_base + line + 1
+            word, fields, spaces = self.rules.odd_line(raw, number)
+            if spaces:
+                self.report.add_token_with_spaces(word)
             words[position] = word
-            odd_values[position] = values
+            odd_values[position] = fields, number
         return words, odd_values
 
     def _words(self, buf, starts, ends, lines):
@@ -264,14 +380,14 @@ class _TextReader:
         index = np.arange(offsets[-1] + lengths[-1])
         index += np.repeat(starts - offsets, lengths)
         joined = buf[index]
-        joined[offsets + lengths - 1] = _NEWLINE
+        joined[offsets + lengths - 1] = NEWLINE
         try:
             words = joined.tobytes().decode(self.encoding).split("\n")
         except UnicodeDecodeError:
             words = None
         if words is None or len(words) != len(starts) + 1:
             words = [
-                self._decode(buf[s:e].tobytes(), self.line_base + line + 1)
+                self.rules.decode(buf[s:e].tobytes(), self.line_base + line + 1)
                 for s, e, line in zip(
                     starts.tolist(), ends.tolist(), lines.tolist(), strict=True
                 )
@@ -279,129 +395,3 @@ class _TextReader:
             words.append("")
         words.pop()
         return words
-
-    def _numbers(self, buf, rows, lines):
-        """float64 values of the fields between the separators `rows`."""
-        starts = rows[:, :-1] + 1
-        ends = rows[:, 1:]
-        fallback = {}
-
-        def texts_of(flat):
-            fallback["flat"] = flat
-            fallback["texts"] = [
-                self._decode(
-                    buf[s:e].tobytes(),
-                    self.line_base + lines[i // self.dim] + 1,
-                )
-                for i, s, e in zip(
-                    flat.tolist(),
-                    starts.ravel()[flat].tolist(),
-                    ends.ravel()[flat].tolist(),
-                    strict=True,
-                )
-            ]
-            return fallback["texts"]
-
-        try:
-            return float_fields.parse_fields(buf, starts, ends, texts_of)
-        except VectorFileError:
-            raise
-        except ValueError:
-            if "texts" not in fallback:
-                raise
-            bad = float_fields.first_bad_number(fallback["texts"])
-            flat = fallback["flat"][bad]
-            raise VectorFileError(
-                self.report.path,
-                f"value {flat % self.dim + 1} "
-                f"({fallback['texts'][bad]!r}) is not a number",
-                line=self.line_base + lines[flat // self.dim] + 1,
-            ) from None
-
-    def _odd_line(self, raw, number):
-        """(word, float64 values) of a line that is not regular."""
-        dim = self.dim
-        parts = raw.rstrip().split(b" ")
-        n_values = len(parts) - 1
-        word_parts = parts[: len(parts) - dim]
-        if n_values < dim or (
-            len(word_parts) > 1 and all(map(_is_number, word_parts[1:]))
-        ):
-            raise VectorFileError(
-                self.report.path,
-                f"has {n_values} values; expected {dim} ({self.dim_source})",
-                line=number,
-            )
-        word = self._decode(b" ".join(word_parts), number)
-        texts = [self._decode(part, number) for part in parts[-dim:]]
-        try:
-            values = float_fields.to_float64(texts)
-        except ValueError:
-            bad = float_fields.first_bad_number(texts)
-            raise VectorFileError(
-                self.report.path,
-                f"value {bad + 1} ({texts[bad]!r}) is not a number",
-                line=number,
-            ) from None
-        if len(word_parts) > 1:
-            self.report.add_token_with_spaces(word)
-        return word, values
-
-    def _decode(self, raw, number):
-        try:
-            return raw.decode(self.encoding)
-        except UnicodeDecodeError as error:
-            raise VectorFileError(
-                self.report.path,
-                f"{raw[:40]!r} is not valid {self.encoding} "
-                f"({error.reason}); pass the file's encoding, e.g. "
-                "encoding='latin-1'",
-                line=number,
-            ) from None
-
-
-def _fold_trailing_whitespace(seps, kinds, newlines):
-    """Moves each line's end back over trailing whitespace (and CR).
-
-    Returns the separators without those whitespace bytes, their kinds,
-    the newlines' indices among them, and each line's end, which also
-    replaces the newline's position in the separators so that the last
-    value of a line ends there.
-    """
-    ends = seps[newlines]
-    previous = newlines - 1
-    dropped = []
-    while True:
-        at = np.maximum(previous, 0)
-        kind = kinds[at]
-        trailing = (
-            (previous >= 0)
-            & (seps[at] == ends - 1)
-            & ((kind == _SPACE) | ((kind >= 9) & (kind <= 13) & (kind != 10)))
-        )
-        if not trailing.any():
-            break
-        ends[trailing] = seps[at[trailing]]
-        dropped.append(at[trailing])
-        previous -= trailing
-    if dropped:
-        keep = np.ones(len(seps), dtype=bool)
-        keep[np.concatenate(dropped)] = False
-        seps = seps[keep]
-        kinds = kinds[keep]
-        newlines = np.flatnonzero(kinds == _NEWLINE)
-    seps[newlines] = ends
-    return seps, kinds, newlines, ends
-
-
-def _is_number(raw):
-    try:
-        float(raw)
-    except ValueError:
-        return False
-    return True
-
-
-def _short(raw, limit=40):
-    text = raw.decode("utf-8", "replace")
-    return repr(text if len(text) <= limit else text[:limit] + "...")
