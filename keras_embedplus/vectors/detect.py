@@ -44,7 +44,6 @@ FORMATS = (
 )
 _HEAD = 1 << 16
 BOM = b"\xef\xbb\xbf"
-_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 _DIGITS = 18
 _SEPARATORS = re.compile(rb"[ \t]+")
