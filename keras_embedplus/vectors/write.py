@@ -20,6 +20,9 @@ same with `load_vectors` and with gensim:
   rather than write a file readers disagree on. The cache holds any token.
 - no line breaks of any kind, no NUL, no leading byte-order mark (readers
   strip it), no empty token, and only string keys.
+- in word2vec binary files, no ASCII control character either: the reader
+  takes one as the sign of a record misaligned by a space in the token
+  before it.
 """
 
 import bz2
@@ -41,6 +44,9 @@ _CHUNK_ROWS = 8192
 # whitespace that splitting readers cut at.
 _NEVER = "\t\n\r\x0b\x0c\x00\x1c\x1d\x1e\x85\u2028\u2029"
 _BAD_TOKEN = re.compile(f"[ {_NEVER}]|^\ufeff")
+# In binary files, the reader takes a control byte in a token as the sign
+# of a misaligned record (a space in the previous token), so none is written.
+_BAD_BINARY_TOKEN = re.compile(f"[ {_NEVER}\x01-\x1f\x7f]|^\ufeff")
 
 
 def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
@@ -213,7 +219,8 @@ def _encoded_tokens(keys, format, encoding):
                 f"Only string keys can be written; row {row} has the key "
                 f"{key!r} of type {type(key).__name__}.{hint}"
             )
-        match = _BAD_TOKEN.search(key)
+        bad = _BAD_BINARY_TOKEN if format == "word2vec-binary" else _BAD_TOKEN
+        match = bad.search(key)
         if match or not key:
             raise ValueError(
                 f"Cannot write the token {key!r} (row {row}) in the "
