@@ -6,6 +6,7 @@ this module at once, or on first use when the command line deferred it.
 """
 
 from keras_embedplus import optimizers
+from keras_embedplus.layers.check_ids import CheckIds
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
@@ -18,6 +19,7 @@ from keras_embedplus.tools.plots import plot_embeddings
 Embedding = LookupEmbedding
 
 __all__ = [
+    "CheckIds",
     "Embedding",
     "EmbeddingHistory",
     "LookupEmbedding",

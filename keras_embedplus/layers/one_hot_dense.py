@@ -76,7 +76,10 @@ class OneHotDense(LookupEmbedding):
                 ops.cast(inputs, self.compute_dtype), self._kernel()
             )
         ids = self._checked_ids(inputs)
-        return self._guarded(ids, ids_lib.map_ids(ids, self._one_hot_rows))
+        rows = ids_lib.map_ids(
+            ids_lib.gather_ids(self, ids), self._one_hot_rows
+        )
+        return self._guarded(ids, rows)
 
     def compute_mask(self, inputs, mask=None):
         if self._takes_probabilities(inputs):

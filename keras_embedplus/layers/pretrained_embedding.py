@@ -252,7 +252,9 @@ class PretrainedEmbedding(LookupEmbedding):
         return table
 
     def _with_oov_rows(self, ids, rows):
-        positions = ids_lib.gather_rows(self.oov_positions, ids)
+        positions = ids_lib.gather_rows(
+            self.oov_positions, ids_lib.gather_ids(self, ids)
+        )
         oov_rows = ids_lib.gather_rows(
             self.oov_embeddings, ops.maximum(positions, 0)
         )

@@ -1,0 +1,122 @@
+"""The cost of the bad-id signal on compiled steps, measured in one run.
+
+Where a step is compiled (TensorFlow with `jit_compile=True`, JAX under
+`jax.jit`) the layer cannot raise: it sets the rows of bad ids to NaN and
+records them, and `keras_embedplus.CheckIds` reads the record after every
+batch. This times a `fit` epoch and a `predict` pass, per batch, of the
+same model three ways, all with clean ids:
+
+- `check_ids=False`: no check, no record (the reference);
+- the default (`on_bad_id="raise"`): NaN guard + record in the step;
+- the default + the `CheckIds` callback.
+
+Goal: the default with `CheckIds` within 2% of `check_ids=False`. Each
+timing is the median over interleaved rounds (A, B, C, A, B, C, ...).
+
+    KERAS_BACKEND=tensorflow python benchmarks/bad_ids.py
+    KERAS_BACKEND=jax python benchmarks/bad_ids.py
+    python benchmarks/bad_ids.py --quick
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_embedplus  # noqa: E402
+
+
+def build_model(args, **layer_kwargs):
+    inputs = keras.Input((args.length,), dtype="int32")
+    layer = keras_embedplus.LookupEmbedding(
+        args.vocabulary, args.dim, **layer_kwargs
+    )
+    pooled = keras.layers.GlobalAveragePooling1D()(layer(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
+    jit = {} if keras.backend.backend() == "jax" else {"jit_compile": True}
+    model.compile(optimizer="sgd", loss="mse", **jit)
+    return model
+
+
+def time_per_batch(run, batches):
+    run()  # warm-up: tracing and compilation
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) / batches
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocabulary", type=int, default=50_000)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--length", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.batches, args.rounds = 10, 3
+    rng = np.random.default_rng(0)
+    size = args.batch * args.batches
+    ids = rng.integers(0, args.vocabulary, (size, args.length), "int32")
+    targets = rng.normal(size=(size, 1)).astype("float32")
+    variants = {
+        "check_ids=False": (build_model(args, check_ids=False), []),
+        "default": (build_model(args), []),
+        "default + CheckIds": (
+            build_model(args),
+            [keras_embedplus.CheckIds()],
+        ),
+    }
+    times = {(name, kind): [] for name in variants for kind in ("fit", "pr")}
+    for _ in range(args.rounds):
+        for name, (model, callbacks) in variants.items():
+            times[name, "fit"].append(
+                time_per_batch(
+                    lambda m=model, c=callbacks: m.fit(
+                        ids,
+                        targets,
+                        batch_size=args.batch,
+                        verbose=0,
+                        callbacks=c,
+                        shuffle=False,
+                    ),
+                    args.batches,
+                )
+            )
+            times[name, "pr"].append(
+                time_per_batch(
+                    lambda m=model, c=callbacks: m.predict(
+                        ids, batch_size=args.batch, verbose=0, callbacks=c
+                    ),
+                    args.batches,
+                )
+            )
+    load = os.getloadavg()[0]
+    print(
+        f"backend={keras.backend.backend()} V={args.vocabulary} "
+        f"dim={args.dim} batch={args.batch}x{args.length} "
+        f"compiled, load average {load:.1f}"
+    )
+    print("| variant | fit ms/batch | ratio | predict ms/batch | ratio |")
+    print("|---|---|---|---|---|")
+    base = {
+        k: statistics.median(times["check_ids=False", k]) for k in ("fit", "pr")
+    }
+    for name in variants:
+        fit = statistics.median(times[name, "fit"])
+        pr = statistics.median(times[name, "pr"])
+        print(
+            f"| {name} | {fit * 1e3:.2f} | {fit / base['fit']:.3f}x "
+            f"| {pr * 1e3:.2f} | {pr / base['pr']:.3f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
