@@ -31,6 +31,7 @@ class CheckIds(keras.callbacks.Callback):
 
     Example:
 
+    >>> import re
     >>> import numpy as np
     >>> inputs = keras.Input((2,), dtype="int32")
     >>> layer = keras_embedplus.Embedding(5, 2, name="words")
@@ -40,8 +41,10 @@ class CheckIds(keras.callbacks.Callback):
     ...     model.predict(np.array([[1, 7]]), verbose=0,
     ...                   callbacks=[keras_embedplus.CheckIds()])
     ... except ValueError as error:
-    ...     print(str(error).splitlines()[0][:42])
-    Layer `words` (LookupEmbedding) received id
+    ...     print(re.search(r"`words`.*input_dim=5", str(error))[0])
+    `words` (LookupEmbedding) received id 7, outside the vocabulary [0, 5)...
+    >>> model.predict(np.array([[1, 4]]), verbose=0).shape
+    (1, 2, 2)
     """
 
     def on_train_begin(self, logs=None):

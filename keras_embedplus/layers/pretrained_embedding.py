@@ -143,6 +143,8 @@ class PretrainedEmbedding(LookupEmbedding):
         from keras_embedplus.vectors import vocabulary as vocabulary_lib
         from keras_embedplus.vectors.align import align_vectors
 
+        if mask_zero:
+            _refuse_oov_at_padding(vocabulary)
         rows = vocabulary_lib.vocabulary_rows(vocabulary)
         if mask_zero and rows.kinds[0] == vocabulary_lib.WORD:
             raise ValueError(
@@ -304,6 +306,28 @@ def _validate_oov_ids(oov_ids, input_dim):
             f"Received: oov_ids={oov_ids!r} with input_dim={input_dim}"
         )
     return oov_ids
+
+
+def _refuse_oov_at_padding(vocabulary):
+    """Raises if id 0 is the OOV token, which `mask_zero=True` would mask."""
+    if hasattr(vocabulary, "get_vocabulary"):
+        tokens = list(vocabulary.get_vocabulary())
+    elif isinstance(vocabulary, (list, tuple, np.ndarray)):
+        tokens = list(vocabulary)
+    else:
+        return  # a dict: `vocabulary_rows` reads row 0 from its indices
+    oov_token = getattr(vocabulary, "oov_token", "[UNK]")
+    if tokens[:1] == [oov_token]:
+        raise ValueError(
+            "`mask_zero=True` reserves id 0 for padding, but id 0 of the "
+            f"vocabulary is the OOV ([UNK]) token {oov_token!r}: every "
+            "unknown token would be masked as padding (and a masked "
+            "average over a row of unknown tokens is NaN). `StringLookup` "
+            "and `IntegerLookup` put it there unless given a `mask_token`: "
+            'build the lookup with `mask_token=""` (`mask_token=0` for '
+            "`IntegerLookup`) so that padding is id 0 and [UNK] id 1, or "
+            "pass `mask_zero=False`."
+        )
 
 
 def _load_for(path, rows, lowercase_fallback):
