@@ -108,7 +108,8 @@ def assert_model_still_works(model, tmp_path, weights_before=None, train=True):
     expected = model.predict(GOOD, verbose=0)
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
-    revived = keras.saving.load_model(path, safe_mode=True)
+    # Keras 3.15.1 cannot reload the state of an optimizer that never ran.
+    revived = keras.saving.load_model(path, safe_mode=True, compile=train)
     np.testing.assert_array_equal(revived.predict(GOOD, verbose=0), expected)
 
 
