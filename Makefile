@@ -10,7 +10,7 @@ DEMO_OUT ?= demo_output
 # backend once, at import, so each backend gets its own pytest process.
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_lazy_adam.py \
-	tests/test_backends.py keras_embedplus/layers
+	tests/test_backends.py tests/test_bad_ids.py keras_embedplus/layers
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 

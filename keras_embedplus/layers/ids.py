@@ -235,7 +235,10 @@ def _cannot_raise(layer, ids):
     if backend == "jax":
         import jax
 
-        return isinstance(ids, jax.core.Tracer) or _jax_trainer_detached(layer)
+        values = _flat_values(ids)  # JAX's sparse BCOO ids: dense
+        return isinstance(values, jax.core.Tracer) or _jax_trainer_detached(
+            layer
+        )
     return False
 
 
@@ -306,7 +309,7 @@ def map_values(ids, rows, fn):
             return rows.with_flat_values(fn(ids.flat_values, rows.flat_values))
         if isinstance(ids, tf.SparseTensor):
             return fn(tf.sparse.to_dense(ids), rows)
-    return fn(ids, rows)
+    return fn(ops.convert_to_tensor(ids, sparse=False), rows)
 
 
 def map_ids(ids, fn):
