@@ -16,7 +16,13 @@ from tests.pictures import load_picture
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 # Pages whose ```python blocks run top to bottom as one program.
-RUNNABLE_PAGES = ["index.md", "how-it-works.md", "migrating.md", "freezing.md"]
+RUNNABLE_PAGES = [
+    "index.md",
+    "how-it-works.md",
+    "migrating.md",
+    "freezing.md",
+    "bad-ids.md",
+]
 # The demo writes these; docs/img holds the committed copies.
 DEMO_PICTURES = [
     "one_hot_product.png",

@@ -7,7 +7,7 @@ on the inputs), and the check that every id lies in `[0, input_dim)`.
 The check does not rely on the gather failing. TensorFlow's CPU gather raises
 an error buried under "Graph execution error" and its GPU gather silently
 returns zeros, so the ids are compared against the limits explicitly, which
-gives the same error on every device.
+gives the same error on CPU and GPU.
 
 What a bad id does is the layer's `on_bad_id` policy. With `"raise"` (the
 default) the check raises wherever it can: on TensorFlow it is in the

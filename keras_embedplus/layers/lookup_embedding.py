@@ -18,8 +18,10 @@ class LookupEmbedding(keras.layers.Embedding):
     had: `input_length` works as in Keras 2 (the layer, and a `Sequential`
     model it starts, are built at once, so `model.summary()` shows shapes
     and parameter counts), and ids outside `[0, input_dim)` raise an error
-    that names the layer, the id and `input_dim` on every device, instead
-    of a buried graph error on CPU and silent zeros on GPU. Everything else
+    that names the layer, the id and `input_dim` on CPU and GPU alike,
+    instead of a buried graph error on CPU and silent zeros on GPU (where
+    a compiled step cannot raise, the `keras_embedplus.CheckIds` callback
+    raises it after the step). Everything else
     (masking, `weights=`, LoRA, int8/int4 quantization, ragged and sparse
     inputs, mixed precision) behaves as in Keras.
 
