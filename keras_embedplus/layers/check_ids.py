@@ -13,8 +13,10 @@ class CheckIds(keras.callbacks.Callback):
     picks by default on GPUs; and `fit`, `predict` and `evaluate` on JAX,
     with or without `jax.jit`), the rows of bad ids are NaN and the layer
     records the ids instead. This callback reads those records after every
-    batch and raises the same error as a `ValueError`, with the number of
-    bad ids, once Keras has put the model's state back in place: the model
+    batch (on JAX, whose host callbacks run asynchronously, a batch may
+    pass before they arrive; the end of the epoch or run waits for them)
+    and raises the same error as a `ValueError`, with the number of bad
+    ids, once Keras has put the model's state back in place: the model
     still predicts, trains, saves and reloads afterwards.
 
     NaN alone is not a signal: `predict` returns it silently, and a
@@ -65,6 +67,15 @@ class CheckIds(keras.callbacks.Callback):
     def on_predict_batch_end(self, batch, logs=None):
         self._check("predict")
 
+    def on_epoch_end(self, epoch, logs=None):
+        self._check("fit", wait=True)
+
+    def on_test_end(self, logs=None):
+        self._check("evaluate", wait=True)
+
+    def on_predict_end(self, logs=None):
+        self._check("predict", wait=True)
+
     def _start(self):
         # Records left by steps run without this callback are not ours.
         self._layers = [
@@ -75,13 +86,16 @@ class CheckIds(keras.callbacks.Callback):
         for layer in self._layers:
             layer_record(layer).take()
 
-    def _check(self, where):
+    def _check(self, where, wait=False):
         if not getattr(self, "_layers", None):
             return
-        if keras.backend.backend() == "jax":
+        if wait and keras.backend.backend() == "jax":
             import jax
 
-            jax.effects_barrier()  # the host callbacks of the last step
+            # JAX's host callbacks run asynchronously: after a batch they
+            # may lag a step behind (waiting for them there would stall
+            # JAX's dispatch); at the end of a run, wait for all of them.
+            jax.effects_barrier()
         for layer in self._layers:
             count, worst = layer_record(layer).take()
             if count:
