@@ -8,9 +8,10 @@ same model three ways, all with clean ids:
 
 - `check_ids=False`: no check, no record (the reference);
 - the default (`on_bad_id="raise"`): NaN guard + record in the step;
-- the default + the `CheckIds` callback.
+- the default + the `CheckIds` callback (checks at the end of a run);
+- the default + `CheckIds(every_batch=True)` (checks after every batch).
 
-Goal: the default with `CheckIds` within 2% of `check_ids=False`. Each
+Goal: the default with `CheckIds()` within 2% of `check_ids=False`. Each
 timing is the median over interleaved rounds (A, B, C, A, B, C, ...).
 
     KERAS_BACKEND=tensorflow python benchmarks/bad_ids.py
@@ -69,9 +70,13 @@ def main():
     variants = {
         "check_ids=False": (build_model(args, check_ids=False), []),
         "default": (build_model(args), []),
-        "default + CheckIds": (
+        "default + CheckIds()": (
             build_model(args),
             [keras_embedplus.CheckIds()],
+        ),
+        "default + CheckIds(every_batch=True)": (
+            build_model(args),
+            [keras_embedplus.CheckIds(every_batch=True)],
         ),
     }
     times = {(name, kind): [] for name in variants for kind in ("fit", "pr")}

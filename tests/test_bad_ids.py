@@ -160,6 +160,33 @@ def test_issue_reproducer_jax_without_jit(path, tmp_path):
 
 
 @pytest.mark.skipif(BACKEND == "torch", reason="PyTorch always raises")
+@pytest.mark.parametrize("every_batch", [False, True])
+def test_every_batch_stops_fit_at_the_bad_step(every_batch):
+    ids = np.concatenate([GOOD, BAD, GOOD, GOOD])
+    targets = np.zeros((len(ids), 1), "float32")
+    model = model_of(lookup(), jit_compile=True)
+    with pytest.raises(ValueError, match="received id 7,"):
+        model.fit(
+            ids,
+            targets,
+            batch_size=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=[CheckIds(every_batch=every_batch)],
+        )
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if every_batch and BACKEND == "tensorflow":
+        assert steps == 2  # stopped right after the bad step
+    elif not every_batch:
+        assert steps == 4  # the whole epoch ran
+
+
+def test_every_batch_must_be_a_boolean():
+    with pytest.raises(ValueError, match="every_batch"):
+        CheckIds(every_batch="yes")
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="PyTorch always raises")
 def test_without_check_ids_the_rows_are_nan_and_the_next_run_starts_clean():
     inputs = keras.Input((3,), dtype="int32")
     model = keras.Model(inputs, lookup()(inputs))

@@ -12,12 +12,11 @@ class CheckIds(keras.callbacks.Callback):
     raise. Where it cannot (TensorFlow with `jit_compile=True`, which Keras
     picks by default on GPUs; and `fit`, `predict` and `evaluate` on JAX,
     with or without `jax.jit`), the rows of bad ids are NaN and the layer
-    records the ids instead. This callback reads those records after every
-    batch (on JAX, whose host callbacks run asynchronously, a batch may
-    pass before they arrive; the end of the epoch or run waits for them)
-    and raises the same error as a `ValueError`, with the number of bad
-    ids, once Keras has put the model's state back in place: the model
-    still predicts, trains, saves and reloads afterwards.
+    records the ids instead. This callback reads those records at the end
+    of every epoch of `fit` and at the end of `evaluate` and `predict`, and
+    raises the same error as a `ValueError`, with the number of bad ids,
+    once Keras has put the model's state back in place: the model still
+    predicts, trains, saves and reloads afterwards.
 
     NaN alone is not a signal: `predict` returns it silently, and a
     quantized (`int8`) `Dense` downstream turns it into an ordinary
@@ -27,6 +26,13 @@ class CheckIds(keras.callbacks.Callback):
     In `fit`, the step that saw the bad id has already been applied when
     the error is raised (with NaN rows, the weights it updates turn NaN):
     keep a checkpoint, or validate the ids on the input pipeline.
+
+    Args:
+        every_batch: Boolean, default `False`. Also check after every batch,
+            to stop at the step that saw the bad id. This makes Keras wait
+            for every step to finish before it starts the next (as any
+            callback with batch hooks does); on JAX, whose host callbacks
+            run asynchronously, the error may still come a batch late.
 
     Layers with `on_bad_id="nan"` or `"zero"`, or `check_ids=False`,
     record nothing.
@@ -49,6 +55,26 @@ class CheckIds(keras.callbacks.Callback):
     (1, 2, 2)
     """
 
+    def __init__(self, every_batch=False):
+        super().__init__()
+        if not isinstance(every_batch, bool):
+            raise ValueError(
+                "`every_batch` must be a boolean. "
+                f"Received: every_batch={every_batch!r}"
+            )
+        self.every_batch = every_batch
+        if every_batch:
+            # Only then: a batch hook makes Keras wait for every step.
+            self.on_train_batch_end = lambda batch, logs=None: self._check(
+                "fit"
+            )
+            self.on_test_batch_end = lambda batch, logs=None: self._check(
+                "evaluate"
+            )
+            self.on_predict_batch_end = lambda batch, logs=None: self._check(
+                "predict"
+            )
+
     def on_train_begin(self, logs=None):
         self._start()
 
@@ -57,15 +83,6 @@ class CheckIds(keras.callbacks.Callback):
 
     def on_predict_begin(self, logs=None):
         self._start()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._check("fit")
-
-    def on_test_batch_end(self, batch, logs=None):
-        self._check("evaluate")
-
-    def on_predict_batch_end(self, batch, logs=None):
-        self._check("predict")
 
     def on_epoch_end(self, epoch, logs=None):
         self._check("fit", wait=True)
@@ -92,9 +109,8 @@ class CheckIds(keras.callbacks.Callback):
         if wait and keras.backend.backend() == "jax":
             import jax
 
-            # JAX's host callbacks run asynchronously: after a batch they
-            # may lag a step behind (waiting for them there would stall
-            # JAX's dispatch); at the end of a run, wait for all of them.
+            # JAX's host callbacks run asynchronously: wait for all of them
+            # at the end of a run (after a batch, they may lag a step).
             jax.effects_barrier()
         for layer in self._layers:
             count, worst = layer_record(layer).take()
