@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/loaders.py
 	$(BIN)/python benchmarks/align_write.py
 	$(BIN)/python benchmarks/lazy_adam.py
+	$(BIN)/python benchmarks/bad_ids.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.
 bench-gpu: setup
