@@ -126,7 +126,6 @@ def main():
     def median(name, kind, clock):
         return statistics.median(t[clock] for t in times[name, kind])
 
-    cells = {}
     for name in variants:
         row = []
         for kind in ("fit", "pr"):
@@ -135,7 +134,6 @@ def main():
             base_cpu = median("check_ids=False", kind, 1)
             row.append(f"{wall * 1e3:.2f} / {cpu * 1e3:.2f}")
             row.append(f"{wall / base_wall:.3f}x / {cpu / base_cpu:.3f}x")
-        cells[name] = row
         print(f"| {name} | " + " | ".join(row) + " |")
 
 
