@@ -9,7 +9,8 @@ DEMO_OUT ?= demo_output
 # Run again on JAX and PyTorch: the layers and the optimizer. Keras picks its
 # backend once, at import, so each backend gets its own pytest process.
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
-	tests/test_pretrained_embedding.py tests/test_lazy_adam.py \
+	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
+	tests/test_lazy_adam.py tests/test_sparse_gradients.py \
 	tests/test_backends.py tests/test_bad_ids.py keras_embedplus/layers
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
@@ -50,6 +51,7 @@ bench: setup
 	$(BIN)/python benchmarks/loaders.py
 	$(BIN)/python benchmarks/align_write.py
 	$(BIN)/python benchmarks/lazy_adam.py
+	$(BIN)/python benchmarks/sparse_gradients.py
 	$(BIN)/python benchmarks/bad_ids.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.

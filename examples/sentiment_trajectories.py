@@ -77,18 +77,18 @@ def main(out_dir):
     for row in np.argsort(-distance):
         print(f"{words[row]:>10} moved {distance[row]:.3f}")
 
+    # With mask_zero=True, row 0 ("<pad>") is padding: the pictures leave
+    # it out.
     out_dir = pathlib.Path(out_dir)
-    shown = [i for i, word in enumerate(words) if word != "<pad>"]
     paths = [
         history.plot(
             out_dir / "sentiment_trajectories.png",
             labels=words,
-            rows=shown,
             title="Word vectors while a sentiment classifier trains",
         ),
         keras_embedplus.plot_embeddings(
             embedding,
-            {word: index[word] for word in words[1:]},
+            words,
             out_dir / "sentiment_table.png",
             title="The trained table",
         ),

@@ -65,6 +65,8 @@ def run_layer_test(
         len(layer.non_trainable_weights) == expected_num_non_trainable_weights
     )
     _check_mask(layer, input_data, expected_mask)
+    _check_weights_contract(layer, input_data, output)
+    _check_trainable_switch(make_layer(**init_kwargs), input_data)
     _check_symbolic_call(make_layer, init_kwargs, input_data, output)
     _check_save_and_load(make_layer, init_kwargs, input_data)
     if run_training_check:
@@ -96,6 +98,40 @@ def _check_mask(layer, input_data, expected_mask):
     inputs = keras.Input(input_data.shape[1:], dtype=str(input_data.dtype))
     outputs = layer(inputs)
     assert outputs._keras_mask is not None
+
+
+def _check_weights_contract(layer, input_data, output):
+    """`get_weights()[0]` is the table, and `set_weights` takes it back."""
+    weights = layer.get_weights()
+    if isinstance(layer, keras.layers.Embedding) and not layer.lora_enabled:
+        np.testing.assert_array_equal(
+            weights[0], ops.convert_to_numpy(layer.embeddings)
+        )
+        table = np.asarray(weights[0]) + 1.0
+        layer.set_weights([table])  # one table, as for Keras' Embedding
+        np.testing.assert_array_equal(
+            ops.convert_to_numpy(layer.embeddings), table
+        )
+    layer.set_weights(weights)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(layer(input_data)), ops.convert_to_numpy(output)
+    )
+
+
+def _check_trainable_switch(layer, input_data):
+    """`trainable` means what it means in Keras, on every backend."""
+    layer(input_data)
+    layer.trainable = False
+    assert layer.trainable is False and layer.trainable_weights == []
+    layer.trainable = True
+    assert layer.trainable is True
+    if any("float" in w.dtype for w in layer.weights):
+        assert layer.trainable_weights, "trainable=True trains no weight"
+    # Assigning the value it already has (a no-op in Keras' TF layers)
+    # must leave it as it is.
+    count = len(layer.trainable_weights)
+    layer.trainable = True
+    assert len(layer.trainable_weights) == count
 
 
 def _functional_model(make_layer, init_kwargs, input_data):

@@ -80,7 +80,9 @@ def test_dict_vocabulary_with_unused_row_zero(vectors):
     np.testing.assert_array_equal(matrix[0], np.zeros(4))
     np.testing.assert_array_equal(matrix[1], vectors["the"])
     np.testing.assert_array_equal(matrix[2], vectors["cat"])
-    np.testing.assert_allclose(matrix[3], vectors.vectors.mean(0), rtol=1e-6)
+    # "mean": of the vectors the vocabulary found.
+    found = np.stack([vectors["the"], vectors["cat"]])
+    np.testing.assert_allclose(matrix[3], found.mean(0), rtol=1e-6)
     assert coverage.reserved == 1
     assert coverage.words == 3
     assert coverage.missing == ("qwzx",)
@@ -161,7 +163,8 @@ def test_string_lookup_reserved_rows(vectors, kwargs, padding_rows, oov_rows):
     for row in padding_rows:
         np.testing.assert_array_equal(matrix[row], np.zeros(4))
     for row in oov_rows:
-        np.testing.assert_allclose(matrix[row], vectors.vectors.mean(0), 1e-6)
+        found = np.stack([vectors["cat"], vectors["the"]])
+        np.testing.assert_allclose(matrix[row], found.mean(0), 1e-6)
     np.testing.assert_array_equal(matrix[reserved], vectors["cat"])
     np.testing.assert_array_equal(matrix[reserved + 1], vectors["the"])
     np.testing.assert_array_equal(np.flatnonzero(coverage.oov_mask), oov_rows)
@@ -242,24 +245,39 @@ def test_oov_zeros(vectors):
 
 def test_oov_random_is_seeded_and_follows_the_vectors_statistics():
     vectors = make_vectors([f"w{i}" for i in range(3000)], dim=3)
-    vocabulary = [f"q{i}" for i in range(4000)] + ["w0"]
+    # The vocabulary finds 2,000 of the 3,000 vectors: their statistics.
+    vocabulary = [f"q{i}" for i in range(4000)] + [f"w{i}" for i in range(2000)]
     first, _ = align_vectors(vectors, vocabulary, seed=7)
     again, _ = align_vectors(vectors, vocabulary, seed=7)
     other, _ = align_vectors(vectors, vocabulary, seed=8)
     np.testing.assert_array_equal(first, again)
-    assert not np.array_equal(first[:-1], other[:-1])
-    np.testing.assert_array_equal(first[-1], vectors["w0"])
-    random_rows = first[:-1]
-    table = vectors.vectors.astype(np.float64)
+    assert not np.array_equal(first[:4000], other[:4000])
+    np.testing.assert_array_equal(first[4000], vectors["w0"])
+    random_rows = first[:4000]
+    table = vectors.vectors[:2000].astype(np.float64)
     np.testing.assert_allclose(random_rows.mean(0), table.mean(0), atol=0.1)
     np.testing.assert_allclose(random_rows.std(0), table.std(0), rtol=0.05)
 
 
 def test_oov_mean(vectors):
-    matrix, _ = align_vectors(vectors, ["qwzx"], oov="mean", dtype="float64")
+    matrix, _ = align_vectors(
+        vectors, ["qwzx", "cat", "the"], oov="mean", dtype="float64"
+    )
     assert matrix.dtype == np.float64
-    expected = vectors.vectors.astype(np.float64).mean(0)
-    np.testing.assert_allclose(matrix[0], expected, rtol=1e-12)
+    found = np.stack([vectors["cat"], vectors["the"]]).astype(np.float64)
+    np.testing.assert_allclose(matrix[0], found.mean(0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("found", [[], ["cat"]])
+def test_fewer_than_two_vectors_found(vectors, found):
+    vocabulary = [f"q{i}" for i in range(3000)] + found
+    matrix, _ = align_vectors(vectors, vocabulary, oov="random", seed=0)
+    # No spread to estimate: standard normal samples.
+    np.testing.assert_allclose(matrix[:3000].mean(0), 0, atol=0.1)
+    np.testing.assert_allclose(matrix[:3000].std(0), 1, rtol=0.05)
+    matrix, _ = align_vectors(vectors, vocabulary, oov="mean")
+    expected = vectors["cat"] if found else np.zeros(4)
+    np.testing.assert_array_equal(matrix[0], expected)
 
 
 def test_oov_callable_receives_the_tokens_of_the_rows_to_fill(vectors):
@@ -346,12 +364,17 @@ def test_bad_vocabularies(vectors, vocabulary, error, message):
         align_vectors(vectors, vocabulary)
 
 
-def test_layer_with_integer_tokens_is_an_error(vectors):
-    layer = keras.layers.IntegerLookup(vocabulary=[4, 5])
-    with pytest.raises(
-        TypeError, match="strings; row 0 of the IntegerLookup holds -1"
-    ):
-        align_vectors(vectors, layer)
+def test_integer_lookup_tokens_are_their_integers_as_strings():
+    # Vectors keyed by ids, as node2vec or item2vec files are.
+    vectors = make_vectors(["4", "5", "-1"])
+    layer = keras.layers.IntegerLookup(vocabulary=[4, 7, 5], mask_token=0)
+    matrix, coverage = align_vectors(vectors, layer, oov="zeros")
+    # Rows: 0 mask, 1 OOV (-1: not the word "-1"), then 4, 7, 5.
+    np.testing.assert_array_equal(matrix[[2, 4]], vectors.vectors[:2])
+    assert not matrix[[0, 1, 3]].any()
+    assert coverage.missing == ("7",) and coverage.reserved == 2
+    with pytest.raises(TypeError, match="pass the `IntegerLookup` layer"):
+        align_vectors(vectors, layer.get_vocabulary())
 
 
 @pytest.mark.parametrize(
@@ -370,8 +393,10 @@ def test_bad_arguments(vectors, kwargs, message):
 def test_vectors_must_be_keyed_vectors():
     with pytest.raises(TypeError, match="KeyedVectors.*type ndarray"):
         align_vectors(np.zeros((2, 3)), ["cat"])
-    with pytest.raises(ValueError, match="holds no vectors"):
-        align_vectors(KeyedVectors(3), ["cat"])
+    # Empty vectors (a file that has none of the words): coverage 0.
+    matrix, coverage = align_vectors(KeyedVectors(3), ["cat"], oov="zeros")
+    np.testing.assert_array_equal(matrix, np.zeros((1, 3)))
+    assert coverage.ratio == 0.0 and coverage.missing == ("cat",)
 
 
 def test_coverage_str_and_repr(vectors):

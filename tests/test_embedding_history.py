@@ -82,11 +82,71 @@ def test_plot_draws_the_trajectories(tmp_path, dim):
 
 
 def test_plot_checks_labels_and_rows(tmp_path):
-    layer = keras_embedplus.Embedding(5, 2, input_length=3)
+    layer = keras_embedplus.Embedding(5, 2, input_length=3, name="t")
     history = keras_embedplus.EmbeddingHistory(layer)
     _fit(_model(layer), history, epochs=1)
-    with pytest.raises(ValueError, match="5 rows.*Received 2 labels"):
-        history.plot(tmp_path / "x.png", labels=["a", "b"])
+    with pytest.raises(ValueError, match=r"'t' has rows \[0, 5\).*`labels`"):
+        history.plot(tmp_path / "x.png", labels=list("abcdef"))
     with pytest.raises(ValueError, match=r"rows \[0, 5\).*\[5\]"):
         history.plot(tmp_path / "x.png", rows=[5])
+    with pytest.raises(ValueError, match="5 labelled points.*max_points=4"):
+        history.plot(tmp_path / "x.png", max_points=4)
     assert not (tmp_path / "x.png").exists()
+
+
+def _trained_history(**layer_kwargs):
+    layer = keras_embedplus.Embedding(5, 3, input_length=3, **layer_kwargs)
+    history = keras_embedplus.EmbeddingHistory(layer)
+    model = keras.Sequential(
+        [layer, keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)]
+    )
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    _fit(model, history, epochs=2)
+    return history
+
+
+def _same_picture(first, second):
+    return np.array_equal(load_picture(first), load_picture(second))
+
+
+def test_plot_takes_the_labels_forms_of_plot_embeddings(tmp_path):
+    history = _trained_history()
+    words = ["w0", "w1", "w2", "w3", "w4"]
+    # The first N labels draw the first N rows, like plot_embeddings.
+    first_three = history.plot(tmp_path / "3.png", labels=words[:3], title="t")
+    assert _same_picture(
+        first_three,
+        history.plot(
+            tmp_path / "rows.png", labels=words, rows=[0, 1, 2], title="t"
+        ),
+    )
+    assert _same_picture(
+        first_three,
+        history.plot(
+            tmp_path / "dict.png",
+            labels={"w0": 0, "w1": 1, "w2": 2},
+            title="t",
+        ),
+    )
+    assert not _same_picture(
+        first_three,
+        history.plot(tmp_path / "all.png", labels=words, title="t"),
+    )
+    lookup = keras.layers.StringLookup(vocabulary=words[2:], mask_token="")
+    assert _same_picture(
+        history.plot(tmp_path / "lookup.png", labels=lookup, title="t"),
+        history.plot(
+            tmp_path / "list.png", labels=["", "[UNK]", *words[2:]], title="t"
+        ),
+    )
+
+
+def test_plot_leaves_out_the_padding_row_of_a_masking_layer(tmp_path):
+    history = _trained_history(mask_zero=True)
+    drawn = history.plot(tmp_path / "masked.png", title="t")
+    assert _same_picture(
+        drawn, history.plot(tmp_path / "rows.png", rows=[1, 2, 3, 4], title="t")
+    )
+    assert not _same_picture(
+        drawn, history.plot(tmp_path / "all.png", rows=range(5), title="t")
+    )

@@ -1,9 +1,14 @@
 import keras
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from keras import ops
 
 import keras_embedplus
 from keras_embedplus.tools import export
+from keras_embedplus.vectors.read import load_vectors
 
 TABLE = np.arange(12, dtype="float32").reshape(6, 2) / 10
 
@@ -21,7 +26,7 @@ def test_layer_table_merges_lora():
     layer = keras_embedplus.LookupEmbedding(6, 2, weights=TABLE)
     layer.enable_lora(1)
     layer.lora_embeddings_b.assign(np.ones((1, 2), "float32"))
-    expected = np.asarray(layer(np.arange(6)))
+    expected = ops.convert_to_numpy(layer(np.arange(6)))
     assert not np.array_equal(expected, TABLE)
     np.testing.assert_allclose(export.layer_table(layer), expected)
 
@@ -34,7 +39,9 @@ def test_layer_table_dequantizes(mode):
     layer.quantize(mode)
     exported = export.layer_table(layer)
     assert exported.dtype == np.float32
-    np.testing.assert_allclose(exported, np.asarray(layer(np.arange(20_000))))
+    np.testing.assert_allclose(
+        exported, ops.convert_to_numpy(layer(np.arange(20_000)))
+    )
     tolerance = 0.05 if mode == "int8" else 0.5
     assert np.abs(exported - table).max() < tolerance
 
@@ -48,7 +55,7 @@ def test_layer_table_includes_trained_oov_rows():
     expected[4] = 9.0
     np.testing.assert_array_equal(export.layer_table(layer), expected)
     np.testing.assert_array_equal(
-        np.asarray(layer(np.arange(6))), export.layer_table(layer)
+        ops.convert_to_numpy(layer(np.arange(6))), export.layer_table(layer)
     )
 
 
@@ -122,8 +129,168 @@ def test_to_keyed_vectors_with_a_dict_and_a_text_vectorization():
 
 
 def test_vocabulary_past_the_table_is_refused():
-    with pytest.raises(ValueError, match=r"7 rows.*has 6.*\['extra'\]"):
+    with pytest.raises(
+        ValueError, match=r"7 rows.*has 6.*\['extra'\] at row\(s\) \[6\]"
+    ):
         keras_embedplus.to_keyed_vectors(_word_layer(), [*VOCAB, "extra"])
+    # Reserved rows past the table are not words: nothing is lost.
+    vectors = keras_embedplus.to_keyed_vectors(_word_layer(), [*VOCAB, ""])
+    assert vectors.index_to_key == ["good", "great", "bad", "awful"]
+
+
+def _lookup_ids(lookup, tokens):
+    return np.asarray(lookup(np.array(tokens))).astype("int64")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"mask_token": 0}, {"mask_token": 0, "num_oov_indices": 2}],
+)
+def test_integer_lookup_exports_its_integers_as_words(tmp_path, options):
+    values = [7, 12, 0, 3] if "mask_token" not in options else [7, 12, 3]
+    lookup = keras.layers.IntegerLookup(vocabulary=values, **options)
+    table = np.arange(lookup.vocabulary_size() * 2, dtype="float32")
+    layer = keras_embedplus.Embedding(
+        lookup.vocabulary_size(), 2, weights=table.reshape(-1, 2)
+    )
+    vectors = keras_embedplus.to_keyed_vectors(layer, lookup)
+    assert vectors.index_to_key == [str(value) for value in values]
+    # The row of each word is the id the lookup gives it.
+    expected = layer.get_weights()[0][_lookup_ids(lookup, values)]
+    np.testing.assert_array_equal(vectors.vectors, expected)
+    assert "-1" not in vectors.key_to_index
+
+    path = keras_embedplus.save_vectors(layer, lookup, tmp_path / "v.txt")
+    assert load_vectors(path).index_to_key == vectors.index_to_key
+    _, metadata = keras_embedplus.export_projector(
+        layer, lookup, tmp_path / "projector"
+    )
+    with open(metadata, encoding="utf-8") as file:
+        assert file.read().splitlines() == vectors.index_to_key
+
+
+def test_a_list_of_integers_points_to_the_lookup_layer():
+    lookup = keras.layers.IntegerLookup(vocabulary=[7, 12])
+    with pytest.raises(TypeError, match="pass the `IntegerLookup` layer"):
+        keras_embedplus.to_keyed_vectors(
+            keras_embedplus.Embedding(3, 2, input_length=1),
+            lookup.get_vocabulary(),
+        )
+
+
+def test_a_list_of_strings_keeps_what_it_is_given():
+    # IntegerLookup's OOV token as a string is an ordinary token in a list.
+    vocabulary = ["-1", "7", "12"]
+    layer = keras_embedplus.Embedding(3, 2, input_length=1)
+    vectors = keras_embedplus.to_keyed_vectors(layer, vocabulary)
+    assert vectors.index_to_key == vocabulary
+
+
+def test_mask_zero_makes_row_zero_padding_for_every_tool(tmp_path):
+    layer = keras_embedplus.Embedding(
+        4, 2, mask_zero=True, weights=WORD_TABLE[:4]
+    )
+    words = ["pad", "good", "great", "bad"]
+    vectors = keras_embedplus.to_keyed_vectors(layer, words)
+    assert vectors.index_to_key == ["good", "great", "bad"]
+    np.testing.assert_array_equal(vectors.vectors, WORD_TABLE[1:4])
+
+
+def test_text_vectorization_and_string_lookup_rows_are_their_ids():
+    text = keras.layers.TextVectorization()
+    text.adapt(["b a c", "c d"])
+    lookup = keras.layers.StringLookup(
+        vocabulary=["x", "y"], mask_token="", num_oov_indices=2
+    )
+    for vocabulary, expected_words, ids in [
+        (
+            text,
+            text.get_vocabulary(include_special_tokens=False),
+            lambda words: np.asarray(text(np.array(words)))[:, 0],
+        ),
+        (lookup, ["x", "y"], lambda words: _lookup_ids(lookup, words)),
+    ]:
+        size = len(vocabulary.get_vocabulary())
+        layer = keras_embedplus.Embedding(
+            size, 3, input_length=1, weights=np.eye(size, 3, dtype="float32")
+        )
+        layer.build()
+        vectors = keras_embedplus.to_keyed_vectors(layer, vocabulary)
+        assert vectors.index_to_key == list(expected_words)
+        np.testing.assert_array_equal(
+            vectors.vectors,
+            layer.get_weights()[0][ids(list(expected_words))],
+        )
+
+
+_TOKENS = st.text(
+    alphabet=st.characters(
+        whitelist_categories=("L", "N"), max_codepoint=0x2FF
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _reference_words(vocabulary, mask_zero):
+    """The rows that are words, written out the simplest way."""
+    return [
+        (row, token)
+        for row, token in enumerate(vocabulary)
+        if token not in ("", "[UNK]") and not (mask_zero and row == 0)
+    ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    words=st.lists(_TOKENS, min_size=1, max_size=12, unique=True),
+    reserved=st.lists(
+        st.tuples(st.integers(0, 12), st.sampled_from(["", "[UNK]"])),
+        max_size=4,
+    ),
+    extra_rows=st.integers(0, 3),
+    mask_zero=st.booleans(),
+    fmt=st.sampled_from(["word2vec", "word2vec-binary", "projector"]),
+    seed=st.integers(0, 2**16),
+)
+def test_export_then_read_gives_exactly_the_word_rows(
+    tmp_path_factory, words, reserved, extra_rows, mask_zero, fmt, seed
+):
+    vocabulary = list(words)
+    for position, token in reserved:
+        vocabulary.insert(min(position, len(vocabulary)), token)
+    expected = _reference_words(vocabulary, mask_zero)
+    table = (
+        np.random.default_rng(seed)
+        .normal(size=(len(vocabulary) + extra_rows, 3))
+        .astype("float32")
+    )
+    layer = keras_embedplus.Embedding(
+        len(table), 3, mask_zero=mask_zero, weights=table
+    )
+    if not expected:
+        with pytest.raises(ValueError):
+            keras_embedplus.to_keyed_vectors(layer, vocabulary)
+        return
+    directory = tmp_path_factory.mktemp("export")
+    if fmt == "projector":
+        vectors_tsv, metadata = keras_embedplus.export_projector(
+            layer, vocabulary, directory
+        )
+        read = np.loadtxt(vectors_tsv, delimiter="\t", ndmin=2)
+        with open(metadata, encoding="utf-8") as file:
+            keys = file.read().splitlines()
+        np.testing.assert_allclose(read, table[[r for r, _ in expected]])
+    else:
+        path = keras_embedplus.save_vectors(
+            layer, vocabulary, directory / "v.txt", format=fmt
+        )
+        read_back = load_vectors(path)
+        keys = read_back.index_to_key
+        np.testing.assert_array_equal(
+            read_back.vectors, table[[r for r, _ in expected]]
+        )
+    assert keys == [token for _, token in expected]
 
 
 @pytest.mark.parametrize(
@@ -177,3 +344,28 @@ def test_export_projector_writes_the_words_and_vectors(tmp_path):
         assert file.read().splitlines() == ["good", "great", "bad", "awful"]
     config = (tmp_path / "projector" / "projector_config.pbtxt").read_text()
     assert 'tensor_path: "vectors.tsv"' in config
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    values=st.lists(
+        st.integers(1, 10_000), min_size=1, max_size=8, unique=True
+    ),
+    mask_token=st.sampled_from([None, 0]),
+    num_oov_indices=st.integers(0, 2),
+)
+def test_integer_lookup_rows_are_the_ids_it_gives(
+    values, mask_token, num_oov_indices
+):
+    lookup = keras.layers.IntegerLookup(
+        vocabulary=values,
+        mask_token=mask_token,
+        num_oov_indices=num_oov_indices,
+    )
+    size = lookup.vocabulary_size()
+    table = np.arange(size * 2, dtype="float32").reshape(size, 2)
+    layer = keras_embedplus.Embedding(size, 2, weights=table)
+    vectors = keras_embedplus.to_keyed_vectors(layer, lookup)
+    assert sorted(vectors.index_to_key) == sorted(map(str, values))
+    for value, row in zip(values, _lookup_ids(lookup, values), strict=True):
+        np.testing.assert_array_equal(vectors[str(value)], table[row])

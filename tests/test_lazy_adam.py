@@ -311,6 +311,60 @@ def test_save_load_and_continue_training(tmp_path):
         np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "lazy_adam",
+        "lazyadam",
+        "LazyAdam",
+        "keras_embedplus>LazyAdam",
+        {"class_name": "LazyAdam", "config": {"learning_rate": 0.05}},
+    ],
+)
+def test_compile_takes_the_optimizer_by_name(tmp_path, identifier):
+    by_name = table_model(identifier)
+    assert type(by_name.optimizer) is LazyAdam
+    rate = 0.05 if isinstance(identifier, dict) else 0.001
+    by_object = table_model(LazyAdam(rate))
+    config, expected = (
+        {**model.optimizer.get_config(), "name": None}
+        for model in (by_name, by_object)
+    )
+    assert config == expected
+    ids = [np.array([[0, 1, 2, 3], [1, 2, 5, 6]])]
+    for e, a in zip(fit(by_object, ids), fit(by_name, ids), strict=True):
+        np.testing.assert_array_equal(a, e)
+    by_name.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert type(loaded.optimizer) is LazyAdam
+
+
+def test_other_spellings_get_keras_error_and_keras_names_stay():
+    with pytest.raises(ValueError, match="Could not interpret optimizer"):
+        keras.optimizers.get("LAZY_ADAM")
+    adam = keras.optimizers.get("adam")
+    assert isinstance(adam, keras.optimizers.Adam)
+    assert not isinstance(adam, LazyAdam)
+
+
+def test_a_name_the_user_registered_first_keeps_its_meaning():
+    lines = run_python(
+        """
+        import keras
+
+        class MyAdam(keras.optimizers.Adam):
+            pass
+
+        keras.saving.get_custom_objects()["lazy_adam"] = MyAdam
+        import keras_embedplus
+
+        print(type(keras.optimizers.get("lazy_adam")).__name__)
+        print(type(keras.optimizers.get("LazyAdam")).__name__)
+        """
+    )
+    assert lines[-2:] == ["MyAdam", "LazyAdam"]
+
+
 def test_gradient_accumulation_is_refused():
     with pytest.raises(ValueError, match="gradient_accumulation_steps=4"):
         LazyAdam(gradient_accumulation_steps=4)

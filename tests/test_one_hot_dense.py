@@ -153,3 +153,63 @@ def test_ragged_and_sparse_ids_read_as_the_lookup_reads_them():
     np.testing.assert_array_equal(one_hot(sparse), lookup(sparse))
     with pytest.raises(id_error(), match="received id 9"):
         one_hot(tf.ragged.constant([[1], [9]]))
+
+
+def test_auto_reads_floats_that_cannot_be_ids_as_probabilities():
+    # Built for ids of shape (None, 5): a float (1, 5, 7) batch can only be
+    # probabilities over the 7 ids.
+    table = np.arange(14, dtype="float32").reshape(7, 2)
+    layer = OneHotDense(7, 2, input_length=5, weights=table)
+    probabilities = np.eye(7, dtype="float32")[[[0, 1, 2, 3, 6]]]
+    output = ops.convert_to_numpy(layer(probabilities))
+    np.testing.assert_array_equal(output, table[[[0, 1, 2, 3, 6]]])
+    assert layer.compute_mask(probabilities) is None
+    # Float ids of the built shape are still ids.
+    ids = np.array([[1.0, 2.0, 0.0, 6.0, 6.0]], dtype="float32")
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(layer(ids)), table[[[1, 2, 0, 6, 6]]]
+    )
+
+
+def test_auto_remembers_the_shape_of_the_first_ids():
+    layer = OneHotDense(3, 2, weights=TABLE[:3])
+    layer(np.array([[0, 1, 2]], dtype="int32"))  # ids of shape (None, 3)
+    # (1, 3) floats fit those ids: ids, not one probability vector.
+    output = ops.convert_to_numpy(layer(np.array([[2.0, 1.0, 0.0]])))
+    np.testing.assert_array_equal(output, TABLE[[[2, 1, 0]]])
+    # (1, 3, 3) floats do not: probabilities.
+    mixed = ops.convert_to_numpy(layer(np.full((1, 3, 3), 1 / 3, "float32")))
+    np.testing.assert_allclose(mixed, np.full((1, 3, 2), TABLE[:3].mean(0)))
+
+
+@pytest.mark.parametrize("bad", [2.5, -0.5, float("nan"), 1e10])
+def test_fractional_float_ids_are_an_error(bad):
+    layer = OneHotDense(5, 2, input_mode="ids", name="onehot")
+    with pytest.raises(id_error(), match=r"`onehot`.*float id .*whole"):
+        layer(np.array([[1.0, bad]], dtype="float32"))
+
+
+@requires_tensorflow
+def test_fractional_float_ids_in_graphs_and_under_xla():
+    import tensorflow as tf
+
+    layer = OneHotDense(5, 2, input_mode="ids", weights=TABLE)
+    ids = np.array([[1.0, 2.5]], dtype="float32")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="float id 2.5"):
+        tf.function(layer)(ids)
+    rows = tf.function(layer, jit_compile=True)(ids).numpy()
+    np.testing.assert_array_equal(rows[0, 0], TABLE[1])
+    assert np.isnan(rows[0, 1]).all()
+    whole = tf.function(layer, jit_compile=True)(np.array([[1.0, 2.0]]))
+    np.testing.assert_array_equal(whole.numpy(), TABLE[[[1, 2]]])
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="fit/predict run under jax.jit"
+)
+def test_fractional_float_ids_under_jax_jit_give_nan_rows():
+    layer = OneHotDense(5, 2, input_mode="ids", weights=TABLE)
+    model = keras.Sequential([keras.Input((2,)), layer])
+    rows = model.predict(np.array([[1.0, 2.5]], "float32"), verbose=0)
+    np.testing.assert_array_equal(rows[0, 0], TABLE[1])
+    assert np.isnan(rows[0, 1]).all()

@@ -105,8 +105,121 @@ def test_unbuilt_layer_and_wrong_objects_are_refused(tmp_path):
 
 def test_too_many_points_are_refused(tmp_path):
     layer = _layer(2, input_dim=plots.MAX_POINTS + 1)
-    with pytest.raises(ValueError, match="Pass the words"):
+    with pytest.raises(ValueError, match="1001 labelled points.*Pass the"):
         keras_embedplus.plot_embeddings(layer, None, tmp_path / "x.png")
+    vectors = _vectors([f"w{i}" for i in range(plots.MAX_POINTS + 1)], 3)
+    with pytest.raises(ValueError, match=r"`max_points=None` to draw all"):
+        keras_embedplus.plot_embeddings(vectors, None, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_max_points_sets_the_limit_and_none_lifts_it(tmp_path):
+    vectors = _vectors(WORDS, 3)
+    with pytest.raises(ValueError, match=r"7 labelled points.*max_points=6"):
+        keras_embedplus.plot_embeddings(
+            vectors, None, tmp_path / "x.png", max_points=6
+        )
+    for limit in (7, None):
+        load_picture(
+            keras_embedplus.plot_embeddings(
+                vectors, None, tmp_path / f"{limit}.png", max_points=limit
+            )
+        )
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_max_points_is_validated(tmp_path, bad):
+    with pytest.raises(ValueError, match=f"Received: max_points={bad!r}"):
+        keras_embedplus.plot_embeddings(
+            _vectors(WORDS, 3), None, tmp_path / "x.png", max_points=bad
+        )
+
+
+def _same_picture(first, second):
+    return np.array_equal(load_picture(first), load_picture(second))
+
+
+def test_a_masking_layer_leaves_out_its_padding_row(tmp_path):
+    table = np.random.default_rng(0).normal(size=(7, 3)).astype("float32")
+    masked = keras_embedplus.Embedding(
+        7, 3, mask_zero=True, input_length=5, weights=table
+    )
+    plain = keras_embedplus.Embedding(7, 3, input_length=5, weights=table)
+    drawn = keras_embedplus.plot_embeddings(
+        masked, None, tmp_path / "masked.png", title="t"
+    )
+    ids = {str(row): row for row in range(1, 7)}
+    assert _same_picture(
+        drawn,
+        keras_embedplus.plot_embeddings(
+            plain, ids, tmp_path / "ids.png", title="t"
+        ),
+    )
+    assert not _same_picture(
+        drawn,
+        keras_embedplus.plot_embeddings(
+            plain, None, tmp_path / "all.png", title="t"
+        ),
+    )
+    # The same with labels: the label of row 0 is not drawn either.
+    assert _same_picture(
+        keras_embedplus.plot_embeddings(
+            masked, WORDS, tmp_path / "words.png", title="t"
+        ),
+        keras_embedplus.plot_embeddings(
+            plain,
+            dict(zip(WORDS[1:], range(1, 7), strict=True)),
+            tmp_path / "dict.png",
+            title="t",
+        ),
+    )
+
+
+def test_padding_and_oov_rows_of_a_vocabulary_are_left_out(tmp_path):
+    layer = _layer(3)
+    vocabulary = ["", "[UNK]", "see", "you", "soon"]
+    expected = keras_embedplus.plot_embeddings(
+        layer, {"see": 2, "you": 3, "soon": 4}, tmp_path / "d.png", title="t"
+    )
+    for index, words in enumerate(
+        [
+            vocabulary,
+            dict(zip(vocabulary, range(5), strict=True)),
+            keras.layers.StringLookup(vocabulary=vocabulary[2:], mask_token=""),
+            keras.layers.TextVectorization(vocabulary=vocabulary[2:]),
+        ]
+    ):
+        assert _same_picture(
+            keras_embedplus.plot_embeddings(
+                layer, words, tmp_path / f"{index}.png", title="t"
+            ),
+            expected,
+        ), words
+
+
+def test_integer_lookup_labels_rows_by_their_integers(tmp_path):
+    lookup = keras.layers.IntegerLookup(vocabulary=[40, 7, 12])
+    layer = _layer(2, input_dim=4)
+    assert _same_picture(
+        keras_embedplus.plot_embeddings(
+            layer, lookup, tmp_path / "l.png", title="t"
+        ),
+        keras_embedplus.plot_embeddings(
+            layer, {"40": 1, "7": 2, "12": 3}, tmp_path / "d.png", title="t"
+        ),
+    )
+
+
+def test_labelled_rows_is_the_export_rule():
+    layer = keras_embedplus.Embedding(
+        6, 2, mask_zero=True, input_length=1, name="t"
+    )
+    layer.build()
+    ids, labels = plots.labelled_rows(layer, ["x", "a", "[UNK]", "b"])
+    assert ids.tolist() == [1, 3] and labels == ["a", "b"]
+    ids, labels = plots.labelled_rows(layer, None)
+    assert ids.tolist() == [1, 2, 3, 4, 5]
+    assert labels == ["1", "2", "3", "4", "5"]
 
 
 def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):

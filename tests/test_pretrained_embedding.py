@@ -101,7 +101,7 @@ def test_frozen_layer_does_not_move_and_can_be_unfrozen(tmp_path):
     before = layer.full_table()
     model = fit_a_few_steps(layer, keras.optimizers.SGD(0.5))
     np.testing.assert_array_equal(layer.full_table(), before)
-    layer.pretrained_trainable = True
+    layer.trainable = True
     assert len(layer.trainable_weights) == 1
     model.compile(keras.optimizers.SGD(0.5), "mse")
     model.fit(IDS, np.ones((2, 5, 4)), verbose=0)
@@ -109,6 +109,7 @@ def test_frozen_layer_does_not_move_and_can_be_unfrozen(tmp_path):
     path = tmp_path / "fine_tuned.keras"
     model.save(path)
     revived = keras.saving.load_model(path, safe_mode=True)
+    assert revived.layers[0].trainable
     assert revived.layers[0].pretrained_trainable
     assert len(revived.layers[0].trainable_weights) == 1
 
@@ -230,6 +231,7 @@ def test_ragged_ids_with_trainable_oov():
         ({"oov_ids": [0, 9]}, "`oov_ids` must be distinct"),
         ({"oov_ids": [1, 1]}, "`oov_ids` must be distinct"),
         ({"pretrained_trainable": 1}, "`pretrained_trainable` must be"),
+        ({"trainable": 1}, "`trainable` must be a boolean"),
         ({"weights": np.zeros((3, 4))}, "expects `weights` of shape"),
     ],
 )

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_embedplus._distinct import distinct
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
 
@@ -206,21 +207,85 @@ def check_input_length(layer, shape):
     )
 
 
-def gather_rows(table, ids):
-    """Returns `take(table, ids, axis=0)`, without copying a TF variable.
+def gather_rows(table, ids, training=None):
+    """Returns `take(table, ids, axis=0)`, with the gradient Keras expects.
 
     On TensorFlow, `ops.take` reads the whole variable into a tensor, and
     the optimizer's next in-place update must then copy the whole table;
     gathering straight from the variable reads only the looked-up rows.
+
+    The gradient of a trainable TensorFlow variable is then row-sparse (a
+    `tf.IndexedSlices`), and it holds each looked-up row once, with the
+    gradients of all its occurrences summed: the rows of the dense gradient
+    that JAX and PyTorch hand the optimizer. TensorFlow's own gather gives
+    one slice per occurrence instead, and Keras' optimizers apply their
+    non-linear updates (squares, roots, quotients) to each slice before the
+    slices are summed, so a repeated id would train differently than on the
+    other backends (see docs/performance.md). Summing costs a `tf.unique`
+    of the ids in the forward pass, skipped where Keras says no training
+    happens (`training=False`: `predict`, `evaluate`).
+
+    Ids may have any shape; ragged ids give ragged rows, and sparse ids the
+    rows of their dense form (missing entries read as id 0, as in Keras).
+    A layer that reduces bags of ids should pass the `values` of its sparse
+    ids (or ragged ids) rather than let missing entries become row 0.
     """
     if keras.backend.backend() == "tensorflow" and isinstance(
         table, keras.Variable
     ):
         import tensorflow as tf
 
-        if isinstance(ids, tf.Tensor):
-            return tf.gather(table.value, ids)
+        if isinstance(ids, tf.RaggedTensor):
+            rows = gather_rows(table, ids.flat_values, training)
+            return ids.with_flat_values(rows)
+        if isinstance(ids, tf.SparseTensor):
+            # Keras' lookup reads missing entries of sparse ids as id 0.
+            return gather_rows(table, tf.sparse.to_dense(ids), training)
+        ids = tf.convert_to_tensor(ids)
+        trains = table.trainable and training is not False
+        if trains and "float" in table.dtype:
+            return _gather_summed(table.value, ids)
+        return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
+
+
+def _gather_summed(variable, ids):
+    """`tf.gather(variable, ids)` whose gradient has each row once.
+
+    Each distinct id's row is read once, then spread to the positions of
+    the id; the gradient of the spreading sums the positions of a row, so
+    the variable's gradient gets one slice per distinct id. Under XLA the
+    distinct ids are padded to the batch length with id 0 (see
+    `keras_embedplus._distinct`); their slices are zeros.
+
+    (A `tf.custom_gradient` around the variable's own gather would need no
+    numbering in the forward pass, but it reads the whole variable as an
+    input, a copy of the table at every step once the optimizer has
+    scattered into it.)
+    """
+    import tensorflow as tf
+
+    flat = tf.reshape(ids, [-1])
+    distinct_ids, numbers = distinct(flat)
+    rows = tf.gather(variable, distinct_ids)
+    numbers = tf.reshape(numbers, tf.shape(ids))
+    return _spread(rows, numbers)
+
+
+def _spread(rows, numbers):
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def spread(rows):
+        def sum_positions(upstream):
+            # scatter_nd sums repeats, about 20% faster than a segment sum.
+            return tf.scatter_nd(
+                tf.expand_dims(numbers, -1), upstream, tf.shape(rows)
+            )
+
+        return tf.gather(rows, numbers), sum_positions
+
+    return spread(rows)
 
 
 def _cannot_raise(layer, ids):

@@ -57,6 +57,9 @@ class LookupEmbedding(keras.layers.Embedding):
         inputs: Integer tensor of ids, any shape; ragged and sparse tensors
             on TensorFlow. Ids of other dtypes than int32 and int64 (uint8,
             int16, floats) are cast to int32, as in Keras.
+        training: Optional boolean, passed by Keras. On TensorFlow, `False`
+            (`predict`, `evaluate`) skips the numbering of repeated ids that
+            lets the gradient hold each looked-up row once.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.
@@ -139,9 +142,9 @@ class LookupEmbedding(keras.layers.Embedding):
             self._input_shape_arg = (input_length,)
             self.build((None, input_length))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        rows = ops.cast(self._gather(ids), self.compute_dtype)
+        rows = ops.cast(self._gather(ids, training), self.compute_dtype)
         return self._guarded(ids, rows)
 
     def compute_output_shape(self, input_shape):
@@ -178,10 +181,12 @@ class LookupEmbedding(keras.layers.Embedding):
             inputs = ids_lib.check_ids(self, inputs)
         return inputs
 
-    def _gather(self, ids):
+    def _gather(self, ids, training=None):
         # With LoRA the table is computed; otherwise read the variable.
         table = self.embeddings if self.lora_enabled else self._embeddings
-        return ids_lib.gather_rows(table, ids_lib.gather_ids(self, ids))
+        return ids_lib.gather_rows(
+            table, ids_lib.gather_ids(self, ids), training
+        )
 
     def _guarded(self, ids, rows):
         if self.check_ids:

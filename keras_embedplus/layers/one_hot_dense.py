@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from keras_embedplus.layers import float_ids
 from keras_embedplus.layers import ids as ids_lib
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 
@@ -29,13 +30,15 @@ class OneHotDense(LookupEmbedding):
         input_dim: Integer. Size of the vocabulary, i.e. maximum id + 1.
         output_dim: Integer. Dimension of the output vectors.
         input_length: Optional integer. Length of the input sequences; when
-            given the layer is built at once, as `LookupEmbedding` is, and
-            inputs are always read as ids.
+            given the layer is built at once, as `LookupEmbedding` is, for
+            ids of shape `(batch, input_length)`.
         input_mode: String. `"ids"`: inputs are integer ids. `"probabilities"`:
             inputs are float tensors of shape `(..., input_dim)`. `"auto"`
-            (default): float inputs whose last axis has `input_dim` entries
-            are probabilities (unless `input_length` is set), anything else
-            is ids.
+            (default): a float input whose last axis has `input_dim`
+            entries is probabilities unless its shape fits the ids the
+            layer was built for (`(batch, input_length)`, or the shape of
+            the first ids it read); anything else is ids. Float ids must be
+            whole numbers: `2.5` is an error, not id 2.
         **kwargs: The other arguments of `LookupEmbedding` (initializer,
             regularizer, constraint, `mask_zero`, `weights`, LoRA,
             `check_ids`) and the base layer arguments.
@@ -67,19 +70,30 @@ class OneHotDense(LookupEmbedding):
                 f"`input_mode` must be one of {INPUT_MODES}. "
                 f"Received: input_mode={input_mode!r}"
             )
+        self._ids_shape = None
         super().__init__(input_dim, output_dim, **kwargs)
         self.input_mode = input_mode
+        if self.input_length is not None:
+            self._ids_shape = (None, self.input_length)
 
     def call(self, inputs):
         if self._takes_probabilities(inputs):
             return ops.matmul(
                 ops.cast(inputs, self.compute_dtype), self._kernel()
             )
+        whole = None
+        if _is_dense_float(inputs):
+            inputs, whole = float_ids.whole_ids(self, inputs)
         ids = self._checked_ids(inputs)
-        rows = ids_lib.map_ids(
-            ids_lib.gather_ids(self, ids), self._one_hot_rows
+        rows = self._guarded(
+            ids,
+            ids_lib.map_ids(ids_lib.gather_ids(self, ids), self._one_hot_rows),
         )
-        return self._guarded(ids, rows)
+        if whole is not None:
+            # Where no error can be raised (compiled code), NaN rows.
+            nan = ops.cast(float("nan"), rows.dtype)
+            rows = ops.where(ops.expand_dims(whole, -1), rows, nan)
+        return rows
 
     def compute_mask(self, inputs, mask=None):
         if self._takes_probabilities(inputs):
@@ -122,9 +136,33 @@ class OneHotDense(LookupEmbedding):
     def _takes_probabilities(self, inputs):
         if self.input_mode != "auto":
             return self.input_mode == "probabilities"
-        return (
-            self.input_length is None
-            and "float" in keras.backend.standardize_dtype(inputs.dtype)
-            and len(inputs.shape) >= 1
-            and inputs.shape[-1] == self.input_dim
-        )
+        shape = tuple(inputs.shape)
+        if (
+            "float" in keras.backend.standardize_dtype(inputs.dtype)
+            and shape
+            and shape[-1] == self.input_dim
+            and not _fits(shape, self._ids_shape)
+        ):
+            return True
+        if self._ids_shape is None:
+            # The first ids fix the shape later float inputs are read by.
+            self._ids_shape = (None, *shape[1:])
+        return False
+
+
+def _fits(shape, ids_shape):
+    """Whether an input of `shape` can be ids of shape `ids_shape`."""
+    if ids_shape is None or len(shape) != len(ids_shape):
+        return False
+    return all(
+        a is None or b is None or a == b
+        for a, b in zip(shape[1:], ids_shape[1:], strict=True)
+    )
+
+
+def _is_dense_float(inputs):
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    return "float" in dtype and not (
+        keras.backend.backend() == "tensorflow"
+        and type(inputs).__name__ in ("RaggedTensor", "SparseTensor")
+    )

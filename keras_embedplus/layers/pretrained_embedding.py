@@ -1,10 +1,11 @@
-import os
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_embedplus.layers import ids as ids_lib
+from keras_embedplus.layers import pretrained_arguments as arguments
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 
 
@@ -19,15 +20,19 @@ class PretrainedEmbedding(LookupEmbedding):
     a row chosen by the `oov` policy, and `layer.coverage` tells how many
     were found.
 
-    The pretrained rows are frozen: the layer has no trainable weights
-    unless you ask for them. `trainable_oov=True` trains only the rows of
-    tokens that had no pretrained vector (kept in a separate small
-    variable) while the pretrained rows stay exactly fixed. Setting
-    `layer.pretrained_trainable = True` unfreezes the pretrained rows for
-    fine-tuning (compile the model again afterwards), and
-    `layer.trainable = False` freezes everything, as for any Keras layer.
-    A saved `.keras` model reloads without the vector file: the table
-    travels in the weights, never in the config.
+    The layer is frozen by default, and `trainable` means what it means for
+    any Keras layer: `trainable=True` (here, in `from_vectors`, or
+    `layer.trainable = True` before compiling) fine-tunes the whole table,
+    `trainable=False` freezes everything. `trainable_oov=True` trains only
+    the rows of tokens that had no pretrained vector while the pretrained
+    rows stay exactly fixed (the layer then reads `trainable == True`;
+    setting `layer.trainable = True` still unfreezes the pretrained rows).
+    `layer.embeddings` and `layer.get_weights()[0]` are the whole table the
+    layer computes with, trained OOV rows included, and
+    `layer.set_weights([table])` sets it. A saved `.keras` model reloads
+    without the vector file, frozen or trainable as it was: the table
+    travels in the weights, never in the config (`layer.coverage` does not
+    travel: it is `None` after a reload).
 
     Args:
         input_dim: Integer. Number of rows (vocabulary size).
@@ -39,12 +44,14 @@ class PretrainedEmbedding(LookupEmbedding):
             `from_vectors`).
         num_oov_rows: Integer. The length of `oov_ids`; only `from_config`
             passes it, as the ids themselves are saved with the weights.
-        pretrained_trainable: Boolean, default `False`. Whether the
-            pretrained rows train. Also a settable attribute; it is kept in
-            the config so a fine-tuned layer reloads as it was.
+        pretrained_trainable: Optional boolean. Recorded by `get_config`:
+            whether the pretrained rows train. Pass `trainable` instead;
+            given alone, `True` means `trainable=True`, and a value that
+            contradicts `trainable` is an error.
         **kwargs: The arguments of `keras_embedplus.LookupEmbedding`
             (`weights`, `mask_zero`, `input_length`, `check_ids`, ...) and
-            the base layer arguments.
+            the base layer arguments, `trainable` among them (default: the
+            pretrained rows frozen).
 
     Call arguments:
         inputs: Integer tensor of ids in `[0, input_dim)`.
@@ -65,8 +72,8 @@ class PretrainedEmbedding(LookupEmbedding):
     >>> keras.ops.convert_to_numpy(layer(np.array([0, 2])))
     array([[1., 2.],
            [0., 0.]], dtype=float32)
-    >>> len(layer.trainable_weights)
-    0
+    >>> layer.trainable, len(layer.trainable_weights)
+    (False, 0)
     """
 
     def __init__(
@@ -76,12 +83,12 @@ class PretrainedEmbedding(LookupEmbedding):
         trainable_oov=False,
         oov_ids=None,
         num_oov_rows=None,
-        pretrained_trainable=False,
+        pretrained_trainable=None,
         **kwargs,
     ):
         weights = kwargs.pop("weights", None)
-        _check_bool("trainable_oov", trainable_oov)
-        oov_ids = _validate_oov_ids(oov_ids, input_dim)
+        arguments.check_bool("trainable_oov", trainable_oov)
+        oov_ids = arguments.validate_oov_ids(oov_ids, input_dim)
         if oov_ids is not None:
             num_oov_rows = len(oov_ids)
         if trainable_oov and num_oov_rows is None:
@@ -90,16 +97,22 @@ class PretrainedEmbedding(LookupEmbedding):
                 "had no pretrained vector. Build the layer with "
                 "`PretrainedEmbedding.from_vectors(...)`, which passes them."
             )
-        _check_bool("pretrained_trainable", pretrained_trainable)
+        trainable, pretrained = arguments.trainable_state(
+            kwargs.pop("trainable", None),
+            pretrained_trainable,
+            trainable_oov or kwargs.get("lora_rank") is not None,
+        )
         self.trainable_oov = trainable_oov
         self.num_oov_rows = int(num_oov_rows or 0)
         # Read by `build`, which `input_length` may call from the base init.
-        self._pretrained_trainable = pretrained_trainable
-        super().__init__(input_dim, output_dim, **kwargs)
+        self._pretrained_trainable = pretrained
+        super().__init__(input_dim, output_dim, trainable=trainable, **kwargs)
         self.coverage = None
         if weights is not None or oov_ids is not None:
             self.build()
         if weights is not None:
+            if isinstance(weights, (list, tuple)) and len(weights) == 1:
+                weights = weights[0]  # Keras 2's `weights=[matrix]`
             self._set_table(np.asarray(weights), oov_ids)
         elif oov_ids is not None and trainable_oov:
             self._set_oov_positions(oov_ids)
@@ -115,9 +128,11 @@ class PretrainedEmbedding(LookupEmbedding):
         trainable_oov=False,
         mask_zero=False,
         seed=None,
-        **layer_kwargs,
+        **kwargs,
     ):
         """Builds the layer from pretrained vectors aligned to a vocabulary.
+
+        Every argument is checked before the file is read.
 
         Args:
             vectors_or_path: A `gensim.models.KeyedVectors`, or the path of
@@ -127,40 +142,48 @@ class PretrainedEmbedding(LookupEmbedding):
                 token -> id, or a Keras `TextVectorization`/`StringLookup`
                 layer (its padding and `[UNK]` rows are handled).
             oov: String. Row for tokens without a vector: `"random"`,
-                `"zeros"`, `"mean"` or `"subword"` (fastText vectors).
+                `"zeros"`, `"mean"` or `"subword"` (fastText vectors), or a
+                callable (see `keras_embedplus.vectors.align.align_vectors`).
             lowercase_fallback: Boolean. Look up `"hope"` when `"Hope"` has
                 no vector.
             trainable_oov: Boolean. Train the rows of tokens that had no
                 pretrained vector while the others stay frozen.
             mask_zero: Boolean. Id 0 is padding and is masked.
-            seed: Optional integer for the `"random"` policy.
-            **layer_kwargs: Other layer arguments (`name`, `input_length`,
-                `dtype`, ...).
+            seed: Optional integer for the `"random"` policy. Without it the
+                seed is drawn from Keras' random generator, so
+                `keras.utils.set_random_seed` makes the rows reproducible.
+            **kwargs: The options of `keras_embedplus.load_vectors`
+                (`format`, `encoding`, `limit`, `allow_pickle`, ...), only
+                with a path; the others are layer arguments (`trainable`,
+                `name`, `input_length`, `dtype`, ...).
 
         Returns:
             A `PretrainedEmbedding` with `.coverage` set.
         """
-        from keras_embedplus.vectors import vocabulary as vocabulary_lib
-        from keras_embedplus.vectors.align import align_vectors
+        from keras_embedplus.layers import pretrained_source
 
         if mask_zero:
             _refuse_oov_at_padding(vocabulary)
-        rows = vocabulary_lib.vocabulary_rows(vocabulary)
-        if mask_zero and rows.kinds[0] == vocabulary_lib.WORD:
-            raise ValueError(
-                "`mask_zero=True` reserves id 0 for padding, but row 0 of the "
-                f"vocabulary is the word {rows.tokens[0]!r}. Put the padding "
-                'token ("") first, as TextVectorization does.'
-            )
-        if isinstance(vectors_or_path, (str, os.PathLike)):
-            vectors = _load_for(vectors_or_path, rows, lowercase_fallback)
-        else:
-            vectors = vectors_or_path
-        matrix, coverage = align_vectors(
-            vectors,
+        load_options, layer_kwargs = pretrained_source.split_options(
+            vectors_or_path, kwargs
+        )
+        arguments.check_bool("trainable_oov", trainable_oov)
+        # Layer arguments fail here, before a large file is read.
+        cls(
+            1,
+            1,
+            mask_zero=mask_zero,
+            trainable_oov=trainable_oov,
+            oov_ids=[0] if trainable_oov else None,
+            **{"name": "from_vectors_arguments", **layer_kwargs},
+        )
+        matrix, coverage = pretrained_source.aligned_matrix(
+            vectors_or_path,
             vocabulary,
+            load_options,
             oov=oov,
             lowercase_fallback=lowercase_fallback,
+            mask_zero=mask_zero,
             seed=seed,
         )
         oov_ids = np.flatnonzero(coverage.oov_mask)
@@ -180,8 +203,6 @@ class PretrainedEmbedding(LookupEmbedding):
         if self.built:
             return
         super().build(input_shape)
-        if self.quantization_mode is None:
-            self._embeddings.trainable = self._pretrained_trainable
         if self.trainable_oov:
             self.oov_embeddings = self.add_weight(
                 shape=(self.num_oov_rows, self.output_dim),
@@ -196,6 +217,7 @@ class PretrainedEmbedding(LookupEmbedding):
                 name="oov_positions",
                 trainable=False,
             )
+        self._freeze_pretrained_rows()
 
     def call(self, inputs):
         ids = self._checked_ids(inputs)
@@ -211,19 +233,74 @@ class PretrainedEmbedding(LookupEmbedding):
         config["pretrained_trainable"] = self.pretrained_trainable
         return config
 
+    def __setattr__(self, name, value):
+        # Keras' TensorFlow layer skips `self.x = value` when `self.x is
+        # value`, so `layer.trainable = True` on a layer whose OOV rows
+        # train would never reach the setter that unfreezes the table.
+        # (The deprecation warning of `pretrained_trainable` then points at
+        # the caller, not at Keras.)
+        if name in ("trainable", "pretrained_trainable"):
+            getattr(PretrainedEmbedding, name).fset(self, value)
+            return
+        super().__setattr__(name, value)
+
+    @property
+    def trainable(self):
+        """Boolean. Whether any weight of the layer trains; settable.
+
+        `True` (set here, in the constructor or in `from_vectors`)
+        fine-tunes the whole table, pretrained rows included; `False`
+        freezes everything. A layer built with neither is frozen, except
+        for the OOV rows when `trainable_oov=True` (it then reads `True`).
+        Compile the model again after changing it.
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        keras.layers.Layer.trainable.fset(self, value)
+        self._pretrained_trainable = value
+        self._freeze_pretrained_rows()
+
     @property
     def pretrained_trainable(self):
-        """Boolean. Whether the pretrained rows train; settable."""
-        if self.built and self.quantization_mode is None:
-            return bool(self._embeddings.trainable)
-        return self._pretrained_trainable
+        """Boolean. Whether the pretrained rows train (read `trainable`).
+
+        Setting it is deprecated: set `layer.trainable = True` to
+        fine-tune the whole table.
+        """
+        return self._trainable and self._pretrained_trainable
 
     @pretrained_trainable.setter
     def pretrained_trainable(self, value):
-        _check_bool("pretrained_trainable", value)
-        self._pretrained_trainable = value
-        if self.built and self.quantization_mode is None:
-            self._embeddings.trainable = value
+        arguments.check_bool("pretrained_trainable", value)
+        warnings.warn(
+            "Setting `pretrained_trainable` is deprecated: set "
+            "`layer.trainable = True` to fine-tune the pretrained rows (and "
+            "`layer.trainable = False` to freeze everything).",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if value:
+            self.trainable = True
+        else:
+            self._pretrained_trainable = False
+            self._freeze_pretrained_rows()
+
+    @property
+    def embeddings(self):
+        """The table the layer looks rows up in, trained OOV rows included.
+
+        With `trainable_oov=True` the OOV rows live in a separate variable
+        (so that no optimizer, weight decay included, can move the frozen
+        rows); this merges them in, as `get_weights()[0]` does.
+        """
+        table = super().embeddings
+        if not self.trainable_oov:
+            return table
+        rows = ops.arange(self.input_dim, dtype="int32")
+        return self._with_oov_rows(rows, ops.convert_to_tensor(table))
 
     @property
     def variable_serialization_spec(self):
@@ -232,26 +309,81 @@ class PretrainedEmbedding(LookupEmbedding):
             spec[None] = [*spec[None], "oov_embeddings", "oov_positions"]
         return spec
 
+    def get_weights(self):
+        """Returns the weights as numpy arrays; `[0]` is the whole table."""
+        weights = super().get_weights()
+        if self.trainable_oov:
+            weights[0] = ops.convert_to_numpy(self.embeddings)
+        return weights
+
+    def set_weights(self, weights):
+        """Sets the weights: `[table]`, or all of `get_weights()`.
+
+        A single `(input_dim, output_dim)` table also sets the OOV rows'
+        variable when `trainable_oov=True`; a full list whose table and OOV
+        rows disagree is an error.
+        """
+        if not self.trainable_oov or len(weights) not in (1, 3):
+            super().set_weights(weights)
+            return
+        table = np.asarray(weights[0])
+        if len(weights) == 3:
+            oov, positions = np.asarray(weights[1]), np.asarray(weights[2])
+            rows = np.flatnonzero(positions >= 0)
+            if table.shape != (self.input_dim, self.output_dim) or (
+                oov.shape != (self.num_oov_rows, self.output_dim)
+                or not np.array_equal(table[rows], oov[positions[rows]])
+            ):
+                raise ValueError(
+                    f"Layer '{self.name}' received a table and OOV rows "
+                    "that disagree (or of the wrong shapes). Pass the table "
+                    "alone, `set_weights([table])`, to set every row. "
+                    f"Expected shapes: {(self.input_dim, self.output_dim)}, "
+                    f"{(self.num_oov_rows, self.output_dim)}, "
+                    f"{(self.input_dim,)}"
+                )
+            super().set_weights(weights)
+            return
+        positions = ops.convert_to_numpy(self.oov_positions)
+        self._set_table(table, np.flatnonzero(positions >= 0))
+
+    def enable_lora(self, rank, lora_alpha=None, **kwargs):
+        if self.trainable_oov:
+            raise NotImplementedError(
+                f"Layer '{self.name}' (PretrainedEmbedding) cannot take a "
+                "LoRA update with `trainable_oov=True`: its trained OOV rows "
+                "live outside the table. Rebuild it with "
+                "`PretrainedEmbedding(..., weights=layer.get_weights()[0])`."
+            )
+        super().enable_lora(rank, lora_alpha=lora_alpha, **kwargs)
+        # Asking for an update means training it, on a frozen table too.
+        keras.layers.Layer.trainable.fset(self, True)
+        self._freeze_pretrained_rows()
+
     def quantize(self, mode=None, type_check=True, config=None):
         if self.trainable_oov:
             raise NotImplementedError(
                 f"Layer '{self.name}' (PretrainedEmbedding) cannot be "
                 "quantized with `trainable_oov=True`: its trained OOV rows "
                 "live outside the table. Rebuild it with "
-                "`PretrainedEmbedding(..., weights=layer.full_table())` and "
-                "quantize that."
+                "`PretrainedEmbedding(..., weights=layer.get_weights()[0])` "
+                "and quantize that."
             )
         super().quantize(mode, type_check=type_check, config=config)
 
     def full_table(self):
-        """Returns the whole table as numpy, trained OOV rows included."""
-        table = ops.convert_to_numpy(self.embeddings).copy()
-        if self.trainable_oov:
-            positions = ops.convert_to_numpy(self.oov_positions)
-            rows = np.flatnonzero(positions >= 0)
-            oov = ops.convert_to_numpy(self.oov_embeddings)
-            table[rows] = oov[positions[rows]]
-        return table
+        """Returns `layer.embeddings` as a numpy array (a copy)."""
+        return np.array(ops.convert_to_numpy(self.embeddings))
+
+    def _freeze_pretrained_rows(self):
+        """Sets the table variable's flag from the layer's state."""
+        if not self.built or self.quantization_mode is not None:
+            return
+        self._embeddings.trainable = bool(
+            self._trainable
+            and self._pretrained_trainable
+            and not self.lora_enabled
+        )
 
     def _with_oov_rows(self, ids, rows):
         positions = ids_lib.gather_rows(
@@ -281,33 +413,6 @@ class PretrainedEmbedding(LookupEmbedding):
         self.oov_positions.assign(positions)
 
 
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(
-            f"`{name}` must be a boolean. Received: {name}={value!r}"
-        )
-
-
-def _validate_oov_ids(oov_ids, input_dim):
-    if oov_ids is None:
-        return None
-    oov_ids = np.asarray(oov_ids)
-    if oov_ids.size == 0:
-        return oov_ids.astype("int64")
-    if (
-        oov_ids.ndim != 1
-        or not np.issubdtype(oov_ids.dtype, np.integer)
-        or oov_ids.min() < 0
-        or oov_ids.max() >= input_dim
-        or len(np.unique(oov_ids)) != len(oov_ids)
-    ):
-        raise ValueError(
-            "`oov_ids` must be distinct integer ids in [0, input_dim). "
-            f"Received: oov_ids={oov_ids!r} with input_dim={input_dim}"
-        )
-    return oov_ids
-
-
 def _refuse_oov_at_padding(vocabulary):
     """Raises if id 0 is the OOV token, which `mask_zero=True` would mask."""
     if hasattr(vocabulary, "get_vocabulary"):
@@ -328,21 +433,3 @@ def _refuse_oov_at_padding(vocabulary):
             "`IntegerLookup`) so that padding is id 0 and [UNK] id 1, or "
             "pass `mask_zero=False`."
         )
-
-
-def _load_for(path, rows, lowercase_fallback):
-    """Reads a vector file keeping only the words the vocabulary can use."""
-    from keras_embedplus.vectors import vocabulary as vocabulary_lib
-    from keras_embedplus.vectors.read import AnyCase
-    from keras_embedplus.vectors.read import load_vectors
-
-    words = {
-        token
-        for token, kind in zip(rows.tokens, rows.kinds, strict=True)
-        if kind == vocabulary_lib.WORD
-    }
-    if lowercase_fallback:
-        # Every case of a word, as the alignment's fallback would see them
-        # in the whole file.
-        words = AnyCase(words)
-    return load_vectors(path, vocabulary=words)

@@ -47,6 +47,18 @@ class LazyAdam(keras.optimizers.Adam):
     PyTorch, gradients of lookups are dense arrays, so LazyAdam is Adam
     there: correct, not faster.
 
+    By name: once `keras_embedplus` is imported,
+    `model.compile(optimizer="lazy_adam")` makes a `LazyAdam()`, and so do
+    `"lazyadam"`, `"LazyAdam"`, `"keras_embedplus>LazyAdam"` and the dict
+    `{"class_name": "LazyAdam", "config": {"learning_rate": 0.01}}`:
+    `keras.optimizers.get` finds these names among Keras' custom objects.
+    Keras
+    matches its own optimizers in any case (`"ADAM"`) but custom ones only
+    as written, so other spellings get Keras' "Could not interpret
+    optimizer identifier" error. A name you registered yourself (e.g.
+    with `keras.saving.get_custom_objects()["lazy_adam"] = MyAdam`) before
+    importing `keras_embedplus` keeps its meaning.
+
     Args:
         learning_rate: Float, a
             `keras.optimizers.schedules.LearningRateSchedule`, or a callable
@@ -227,3 +239,11 @@ class LazyAdam(keras.optimizers.Adam):
             )
             for g in grads
         ]
+
+
+# Keras resolves optimizer strings among its own optimizers, then among the
+# global custom objects by exact name: register the short names there, as
+# `keras.saving.get_custom_objects()` allows, without replacing a user's.
+for _name in ("lazy_adam", "lazyadam", "LazyAdam"):
+    keras.saving.get_custom_objects().setdefault(_name, LazyAdam)
+del _name

@@ -18,6 +18,7 @@ row holds that row's total.
 
 import keras
 
+from keras_embedplus._distinct import distinct
 from keras_embedplus._xla import in_xla_context
 
 
@@ -108,23 +109,33 @@ def rows_at(indices, rows):
 def _distinct_row_totals(gradient):
     """Returns `(rows, totals)`: the distinct rows, each with its total.
 
-    Most rows of a big table occur once in a batch and their total is their
+    The lookups of `keras_embedplus` give each row once already, and then
+    the gradient is returned as it is. Otherwise (a table looked up by two
+    layers, `keras.layers.Embedding`, replicas' gradients put together)
+    most rows of a big table occur once in a batch and their total is their
     only slice; only the slices of rows that repeat (few) are summed. One
     stitch then writes each row's slice, or its sum where it repeats.
     """
     import tensorflow as tf
 
     rows, numbers, counts = tf.unique_with_counts(gradient.indices)
-    repeats = tf.where(tf.gather(counts, numbers) > 1)
-    repeated, numbering = tf.unique(tf.gather_nd(numbers, repeats))
-    sums = tf.math.unsorted_segment_sum(
-        tf.gather_nd(gradient.values, repeats),
-        numbering,
-        num_segments=tf.shape(repeated)[0],
+
+    def summed():
+        repeats = tf.where(tf.gather(counts, numbers) > 1)
+        repeated, numbering = tf.unique(tf.gather_nd(numbers, repeats))
+        sums = tf.math.unsorted_segment_sum(
+            tf.gather_nd(gradient.values, repeats),
+            numbering,
+            num_segments=tf.shape(repeated)[0],
+        )
+        # Where an index is given twice, `dynamic_stitch` keeps the later.
+        totals = tf.dynamic_stitch([numbers, repeated], [gradient.values, sums])
+        return rows, totals
+
+    distinct = tf.equal(tf.size(rows), tf.size(gradient.indices))
+    return tf.cond(
+        distinct, lambda: (gradient.indices, gradient.values), summed
     )
-    # Where an index is given twice, `dynamic_stitch` keeps the later data.
-    totals = tf.dynamic_stitch([numbers, repeated], [gradient.values, sums])
-    return rows, totals
 
 
 def _row_sums(gradient):
@@ -136,33 +147,8 @@ def _row_sums(gradient):
     """
     import tensorflow as tf
 
-    rows = _numbering(gradient.indices)
+    rows = distinct(gradient.indices)[1]
     sums = tf.math.unsorted_segment_sum(
         gradient.values, rows, num_segments=tf.shape(rows)[0]
     )
     return rows, sums
-
-
-def _numbering(indices):
-    """Returns, for each position, a number of its index: 0, 1, 2, ...
-
-    Positions holding the same index get the same number. Under XLA, whose
-    `unique` takes about 8 ms for 12,800 indices on CPU, the numbers come
-    from a sort instead (about 2.5 ms).
-    """
-    import tensorflow as tf
-
-    if not in_xla_context(if_unknown=True):
-        return tf.unique(indices)[1]
-    size = tf.shape(indices)[0]
-    order = tf.argsort(indices)
-    ordered = tf.gather(indices, order)
-    # Where the sorted indices change, a new number starts.
-    starts = tf.concat(
-        [
-            tf.ones([1], tf.int32),
-            tf.cast(ordered[1:] != ordered[:-1], tf.int32),
-        ],
-        0,
-    )[:size]
-    return tf.scatter_nd(order[:, None], tf.cumsum(starts) - 1, [size])

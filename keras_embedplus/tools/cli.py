@@ -2,31 +2,67 @@
 
 Run `keras-embedplus --help` (or `python -m keras_embedplus_cli`) for the
 subcommands. The command starts through `keras_embedplus_cli`, which keeps
-TensorFlow out of the subcommands that only read vector files. Mistakes in
-the input (a missing or malformed file, an unknown word) are reported on
-stderr in one line, with exit status 1; wrong arguments exit with status 2,
-as argparse does.
+TensorFlow out of the subcommands that only read vector files. Whatever the
+input, a failure is one line on stderr, `keras-embedplus COMMAND: error:
+...`, with exit status 1 (wrong arguments exit with status 2, as argparse
+does); `--debug`, or the environment variable `KERAS_EMBEDPLUS_DEBUG=1`,
+shows the traceback instead.
 """
 
 import argparse
+import os
 import sys
 
 from keras_embedplus.tools import commands
 
 PROG = "keras-embedplus"
 OUTPUT_FORMATS = ("cache", "word2vec", "word2vec-binary", "glove")
+DEBUG_VARIABLE = "KERAS_EMBEDPLUS_DEBUG"
 
 
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        # Words (or argument bytes) the terminal cannot show are escaped,
+        # not a crash; argparse's own messages included.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     try:
         args.handler(args)
-    except commands.UsageError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        _error(args.command, "interrupted")
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place that reports
+        if debug:
+            raise
+        _error(args.command, _one_line(error))
         return 1
     return 0
+
+
+def _one_line(error):
+    if isinstance(error, commands.UsageError):
+        message = str(error)
+    else:
+        # Not a mistake we foresaw: say what it was, and how to see more.
+        message = commands.describe(error)
+        if not isinstance(error, (OSError, ValueError)):
+            message = f"{type(error).__name__}: {message}"
+        message += f" (--debug or {DEBUG_VARIABLE}=1 shows the traceback)"
+    return " ".join(message.split()) or "failed"
+
+
+def _error(command, message):
+    print(f"{PROG} {command}: error: {message}", file=sys.stderr)
 
 
 def build_parser():
@@ -37,11 +73,29 @@ def build_parser():
             "looks at word-vector files."
         ),
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=(
+            "show the Python traceback of an error (also with "
+            f"{DEBUG_VARIABLE}=1)"
+        ),
+    )
+    # `--debug` also after the subcommand; SUPPRESS keeps the subcommand's
+    # parser from resetting a `--debug` given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error",
+    )
     subcommands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND"
     )
     demo = subcommands.add_parser(
         "demo",
+        parents=[debug],
         help="walk through how an embedding layer works",
         description=(
             "Run the Q&A walkthrough: the question's Embedding(5, 2, "
@@ -64,6 +118,7 @@ def build_parser():
 
     inspect = subcommands.add_parser(
         "inspect",
+        parents=[debug],
         help="describe a vector file",
         description=(
             "Describe a vector file: its format, number of words, "
@@ -83,6 +138,7 @@ def build_parser():
 
     coverage = subcommands.add_parser(
         "coverage",
+        parents=[debug],
         help="how much of a vocabulary a vector file covers",
         description=(
             "Align a vector file to a vocabulary file (one word a line) "
@@ -114,15 +170,23 @@ def build_parser():
 
     convert = subcommands.add_parser(
         "convert",
+        parents=[debug],
         help="convert a vector file to the fast cache or another format",
         description=(
             "Read a vector file and write it again: by default to the "
-            "pickle-free cache that loads fastest, or to a text or binary "
-            "format other tools read."
+            "pickle-free cache that loads fastest (a directory), or to a "
+            "text or binary file other tools read."
         ),
     )
     _add_input_arguments(convert)
-    convert.add_argument("out", metavar="OUT", help="file to write")
+    convert.add_argument(
+        "out",
+        metavar="OUT",
+        help=(
+            "where to write: a directory for --format cache (new, empty, "
+            "or a cache to replace), a file for the other formats"
+        ),
+    )
     convert.add_argument(
         "--format",
         choices=OUTPUT_FORMATS,
@@ -133,11 +197,16 @@ def build_parser():
 
     neighbors = subcommands.add_parser(
         "neighbors",
+        parents=[debug],
         help="nearest words by cosine similarity",
-        description="List the words whose vectors are nearest to WORD's.",
+        description=(
+            "List the words whose vectors are nearest to each WORD's."
+        ),
     )
     _add_input_arguments(neighbors)
-    neighbors.add_argument("word", metavar="WORD", help="the word to look up")
+    neighbors.add_argument(
+        "words", nargs="+", metavar="WORD", help="the words to look up"
+    )
     neighbors.add_argument(
         "-k",
         type=int,
@@ -150,7 +219,14 @@ def build_parser():
 
 
 def _add_input_arguments(parser):
-    parser.add_argument("path", metavar="PATH", help="the vector file")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        help=(
+            "the vector file, a cache directory, or a projector vectors.tsv "
+            "(read with the metadata.tsv beside it)"
+        ),
+    )
     parser.add_argument(
         "--input-format",
         default="auto",
@@ -175,6 +251,21 @@ def _add_input_arguments(parser):
         help=(
             "allow reading pickled gensim models; only for files you "
             "trust, as unpickling can run any code"
+        ),
+    )
+    parser.add_argument(
+        "--allow-nonfinite",
+        action="store_true",
+        help="keep vectors holding nan or inf instead of refusing the file",
+    )
+    parser.add_argument(
+        "--on-truncation",
+        choices=("raise", "warn"),
+        default="raise",
+        help=(
+            "what to do with a file cut short (fewer rows than its header "
+            "declares): refuse it (default) or read what it holds, with a "
+            "warning"
         ),
     )
 

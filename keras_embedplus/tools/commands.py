@@ -6,6 +6,8 @@ result on stdout, and raises `UsageError` for a mistake in the input, which
 """
 
 import os
+import re
+import stat
 
 import numpy as np
 
@@ -38,7 +40,7 @@ def inspect(args):
         ("values", stats["values"]),
         ("vector norms", stats["norms"]),
         ("zero vectors", f"{stats['zero_rows']:,}"),
-        ("not finite", f"{stats['non_finite']:,} values"),
+        ("not finite", plural(stats["non_finite"], "value")),
     ]
     quirks = _quirks(report)
     lines.append(("quirks", quirks[0] if quirks else "none"))
@@ -91,9 +93,9 @@ def convert(args):
 
             write_vectors(vectors, args.out, format=args.format)
     except (OSError, ValueError) as error:
-        raise UsageError(_describe(error)) from error
+        raise UsageError(describe(error)) from error
     print(
-        f"wrote {len(vectors.index_to_key):,} vectors of dimension "
+        f"wrote {plural(len(vectors.index_to_key), 'vector')} of dimension "
         f"{vectors.vector_size} to {args.out} ({args.format})"
     )
 
@@ -102,26 +104,55 @@ def neighbors(args):
     _check_at_least("-k", args.k, 1)
     vectors, _ = _read(args)
     # fastText vectors also answer for unseen words, from their n-grams.
-    if args.word not in vectors:
-        variants = {args.word.lower(), args.word.title(), args.word.upper()}
-        known = sorted(v for v in variants if v in vectors.key_to_index)
-        hint = f"; did you mean {', '.join(map(repr, known))}?" if known else ""
+    unknown = [word for word in args.words if word not in vectors]
+    if unknown:
+        hints = []
+        for word in unknown:
+            variants = {word.lower(), word.title(), word.upper()}
+            known = sorted(v for v in variants if v in vectors.key_to_index)
+            if known:
+                hints.append((word, ", ".join(map(repr, known))))
+        hint = ""
+        if len(unknown) == 1 and hints:
+            hint = f"; did you mean {hints[0][1]}?"
+        elif hints:
+            hint = "; did you mean " + "; ".join(
+                f"{known} for {word!r}" for word, known in hints
+            )
+            hint += "?"
+        names = ", ".join(map(repr, unknown))
         raise UsageError(
-            f"{args.word!r} is not in {args.path} "
-            f"({len(vectors.index_to_key):,} words){hint}"
+            f"{names} {'is' if len(unknown) == 1 else 'are'} not in "
+            f"{args.path} ({plural(len(vectors.index_to_key), 'word')})"
+            f"{hint}"
         )
+    if len(vectors.index_to_key) < 2:
+        raise UsageError(
+            f"{args.path} holds {plural(len(vectors.index_to_key), 'word')}: "
+            "no other word to compare with"
+        )
+    for number, word in enumerate(args.words):
+        if number:
+            print()
+        _print_neighbors(vectors, word, args.k)
+
+
+def _print_neighbors(vectors, word, k):
     source = ""
-    if args.word not in vectors.key_to_index:
+    if word not in vectors.key_to_index:
         source = " (not in the file: its vector is built from subwords)"
-    print(f"nearest to {args.word!r} by cosine similarity{source}:")
-    neighbours = vectors.most_similar(args.word, topn=args.k)
-    width = max([len(word) for word, _ in neighbours] + [4])
-    for rank, (word, similarity) in enumerate(neighbours, 1):
-        print(f"{rank:>4}  {word:<{width}}  {similarity:+.4f}")
+    print(f"nearest to {word!r} by cosine similarity{source}:")
+    neighbours = vectors.most_similar(word, topn=k)
+    width = max([len(other) for other, _ in neighbours] + [4])
+    for rank, (other, similarity) in enumerate(neighbours, 1):
+        print(f"{rank:>4}  {other:<{width}}  {similarity:+.4f}")
 
 
 def read_vocabulary_file(path):
     """Reads one word a line, skipping blank lines; refuses repeats."""
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory, not a vocabulary file")
+    _check_readable(path)
     words = {}
     try:
         with open(path, encoding="utf-8") as file:
@@ -138,7 +169,7 @@ def read_vocabulary_file(path):
     except UnicodeDecodeError as error:
         raise UsageError(f"{path} is not UTF-8 text: {error}") from error
     except OSError as error:
-        raise UsageError(_describe(error)) from error
+        raise UsageError(describe(error)) from error
     if not words:
         raise UsageError(f"{path} holds no words")
     return list(words)
@@ -190,55 +221,105 @@ def value_stats(matrix, chunk_rows=65536):
 
 
 def _read(args):
-    from keras_embedplus.vectors.read import VectorFileError
+    from keras_embedplus.tools import projector_reader
     from keras_embedplus.vectors.read import read_vectors
 
     if args.limit is not None:
         _check_at_least("--limit", args.limit, 1)
+    _check_readable(args.path)
     try:
+        if args.input_format == projector_reader.FORMAT or (
+            args.input_format == "auto"
+            and projector_reader.is_projector(args.path)
+        ):
+            return projector_reader.read_projector(args.path, args.limit)
+        options = {}
+        # Passed only when asked for: a reader without them still reads.
+        if args.allow_nonfinite:
+            options["allow_nonfinite"] = True
+        if args.on_truncation != "raise":
+            options["on_truncation"] = args.on_truncation
         return read_vectors(
             args.path,
             format=args.input_format,
             limit=args.limit,
             encoding=args.encoding,
             allow_pickle=args.allow_pickle,
+            **options,
         )
-    except (OSError, ValueError, VectorFileError) as error:
-        raise UsageError(_describe(error)) from error
+    except (OSError, ValueError, EOFError) as error:
+        raise UsageError(describe(error)) from error
+
+
+def _check_readable(path):
+    """Refuses what is not a file or a directory (a pipe, /dev/zero)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as error:
+        raise UsageError(describe(error)) from error
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise UsageError(
+            f"{path} is not a regular file or a directory; save the vectors "
+            "to a file first"
+        )
 
 
 def _quirks(report):
     quirks = []
     if report.duplicates:
         quirks.append(
-            f"{report.duplicates:,} repeated words, the first kept "
+            f"{plural(report.duplicates, 'repeated word')}, the first kept "
             f"(e.g. {_examples(report.duplicate_examples)})"
         )
     if report.tokens_with_spaces:
         quirks.append(
-            f"{report.tokens_with_spaces:,} words containing spaces "
+            f"{plural(report.tokens_with_spaces, 'word')} containing spaces "
             f"(e.g. {_examples(report.tokens_with_spaces_examples)})"
         )
     if report.header_mismatch:
         quirks.append(
-            f"the header declares {report.header_count:,} rows, "
+            f"the header declares {plural(report.header_count, 'row')}, "
             f"the file holds {report.rows:,}"
         )
     if report.lines_skipped:
-        quirks.append(f"{report.lines_skipped:,} blank lines skipped")
+        quirks.append(f"{plural(report.lines_skipped, 'blank line')} skipped")
     return quirks
+
+
+def plural(count, noun):
+    """`"1 word"`, `"2 words"`, with thousands separators."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _examples(words):
     return ", ".join(map(repr, words))
 
 
-def _describe(error):
+# The readers' advice names Python arguments: say the command line's flags.
+_FLAGS = [
+    (re.compile(r"\ballow_pickle=True"), "--allow-pickle"),
+    (re.compile(r"\ballow_nonfinite=True"), "--allow-nonfinite"),
+    (re.compile(r"\bon_truncation='(\w+)'"), r"--on-truncation \1"),
+    (re.compile(r"\bencoding='([^']+)'"), r"--encoding \1"),
+    (re.compile(r"\bformat='([^']+)'"), r"--input-format \1"),
+    (re.compile(r"\blimit=(\d+)"), r"--limit \1"),
+]
+
+
+def describe(error):
+    """The message of `error`, in the command line's words."""
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
-    message = str(error)
+    message = str(error) or type(error).__name__
+    message = message.replace(
+        "save it once with keras_embedplus.vectors.cache."
+        "save_cache(kv, directory) to reload it pickle-free",
+        "convert it once to a cache (keras-embedplus convert PATH OUT "
+        "--allow-pickle) to reload it pickle-free",
+    )
+    for pattern, flag in _FLAGS:
+        message = pattern.sub(flag, message)
     if "format=" in message:
-        # The reader speaks Python; say the command line's name too.
         message += " (on the command line: --input-format FORMAT)"
     return message
 

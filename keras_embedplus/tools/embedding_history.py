@@ -71,40 +71,63 @@ class EmbeddingHistory(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._record()
 
-    def plot(self, path, labels=None, *, rows=None, title=None):
+    def plot(
+        self,
+        path,
+        labels=None,
+        *,
+        rows=None,
+        title=None,
+        max_points=plots.MAX_POINTS,
+    ):
         """Draws every row's trajectory through the snapshots as a PNG.
 
         Tables of more than 2 dimensions are projected on the two principal
         axes of all snapshots together, so every epoch shares one plane.
 
+        As in `keras_embedplus.plot_embeddings`, rows that are not words
+        are not drawn unless `rows` names them: the padding row (row 0 of
+        a layer with `mask_zero=True`, or the mask token `""`), OOV rows
+        (`"[UNK]"`, or those a lookup layer marks) and rows no word maps
+        to.
+
         Args:
             path: String or `pathlib.Path`. Where to write the PNG.
-            labels: Optional sequence of `input_dim` strings, the word of
-                each row; rows are labelled by their id without it.
-            rows: Optional sequence of row ids to draw; all rows by default.
+            labels: The vocabulary, in the forms `plot_embeddings` takes: a
+                list of labels, `labels[i]` labelling row `i` (the first
+                `len(labels)` rows are drawn, so `vocab[:60]` draws the
+                first 60 rows), a dict `{word: id}` naming the rows to
+                draw, or a Keras `TextVectorization`, `StringLookup` or
+                `IntegerLookup` layer. `None` (the default) draws every
+                row, labelled by its id.
+            rows: Optional sequence of row ids to draw instead; each is
+                labelled by its word in `labels`, or by its id.
             title: Optional string. The picture's title.
+            max_points: Positive integer or `None`. The most rows to draw;
+                `None` draws any number. Defaults to `1000`.
 
         Returns:
             The `pathlib.Path` of the written file.
         """
         figure_module = plots.require_matplotlib("EmbeddingHistory.plot")
+        plots.check_max_points(max_points)
         snapshots = self.snapshots
         input_dim = snapshots.shape[1]
-        if labels is None:
-            labels = [str(row) for row in range(input_dim)]
-        elif len(labels) != input_dim:
-            raise ValueError(
-                f"`labels` must name the {input_dim} rows of the table. "
-                f"Received {len(labels)} labels."
-            )
-        rows = list(range(input_dim)) if rows is None else list(rows)
-        bad = [row for row in rows if not 0 <= row < input_dim]
-        if bad:
-            raise ValueError(
-                f"The table has rows [0, {input_dim}); `rows` asks for "
-                f"{bad[:10]}."
-            )
-        plots.check_point_count(len(rows))
+        ids, tokens = plots.labelled_rows(self.layer, labels, "labels")
+        label_of = dict(zip(ids.tolist(), tokens, strict=True))
+        if rows is None:
+            rows = ids.tolist()
+        else:
+            rows = [int(row) for row in rows]
+            bad = [row for row in rows if not 0 <= row < input_dim]
+            if bad:
+                raise ValueError(
+                    f"The table has rows [0, {input_dim}); `rows` asks "
+                    f"for {bad[:10]}."
+                )
+        plots.check_point_count(
+            len(rows), max_points, "`EmbeddingHistory.plot`"
+        )
         paths = snapshots[:, rows]
         flat, axis_names = plots.project_2d(paths.reshape(-1, paths.shape[-1]))
         paths = flat.reshape(len(snapshots), len(rows), 2)
@@ -115,7 +138,10 @@ class EmbeddingHistory(keras.callbacks.Callback):
             for index in range(len(rows))
         ]
         plots.label_points(
-            axes, [labels[row] for row in rows], paths[-1], colors
+            axes,
+            [label_of.get(row, str(row)) for row in rows],
+            paths[-1],
+            colors,
         )
         self._draw_legend(axes)
         axes.set_xlabel(axis_names[0])

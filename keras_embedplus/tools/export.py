@@ -6,8 +6,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
-
 # Quantized tables are read through the layer, this many ids at a time.
 _CHUNK = 8192
 
@@ -15,9 +13,10 @@ _CHUNK = 8192
 def layer_table(layer):
     """Returns the table a layer looks rows up in, as a float32 array.
 
-    Row `i` is the vector the layer outputs for id `i`: LoRA updates are
-    merged in, int8/int4 quantized tables are dequantized, and the trained
-    OOV rows of a `PretrainedEmbedding` replace their pretrained values.
+    Row `i` is the vector the layer outputs for id `i`: the layer's
+    `embeddings` (which merge in LoRA updates and the trained OOV rows of
+    a `PretrainedEmbedding`), or for int8/int4 quantized tables the
+    dequantized rows the layer outputs.
 
     Args:
         layer: A built `keras.layers.Embedding` (`LookupEmbedding`,
@@ -39,8 +38,6 @@ def layer_table(layer):
             "`input_length`."
         )
     if layer.quantization_mode is None:
-        if isinstance(layer, PretrainedEmbedding):
-            return np.asarray(layer.full_table(), "float32")
         return np.asarray(ops.convert_to_numpy(layer.embeddings), "float32")
     chunks = [
         ops.convert_to_numpy(
@@ -51,22 +48,72 @@ def layer_table(layer):
     return np.concatenate(chunks).astype("float32")
 
 
+def word_rows(layer, vocabulary):
+    """The rows of a layer's table that are words, and their tokens.
+
+    The one rule every tool (`to_keyed_vectors`, `save_vectors`,
+    `export_projector`, `plot_embeddings`, `EmbeddingHistory.plot`)
+    follows: a row is a word unless the vocabulary marks it as padding, an
+    OOV row or an unused row (see `vectors/vocabulary.py`), and row 0 is
+    padding when the layer has `mask_zero=True`.
+
+    Args:
+        layer: An embedding layer (its `input_dim` and `mask_zero` count).
+        vocabulary: A list of tokens, a dict token -> row, a Keras
+            `TextVectorization`/`StringLookup`/`IntegerLookup` layer, or a
+            `VocabularyRows`.
+
+    Returns:
+        A tuple `(ids, tokens)`: the ascending row ids (a numpy int64
+        array) and the token of each.
+
+    Raises:
+        ValueError: when a word's row is past the layer's table.
+    """
+    from keras_embedplus.vectors import vocabulary as vocabulary_lib
+
+    rows = vocabulary_lib.vocabulary_rows(vocabulary)
+    ids = rows.word_ids(mask_zero=bool(getattr(layer, "mask_zero", False)))
+    if not len(ids):
+        raise ValueError(
+            f"The vocabulary has no words for layer '{layer.name}': its "
+            "only word is at row 0, which the layer's `mask_zero=True` "
+            "makes the padding row. Pass the vocabulary the layer's ids "
+            "were made with."
+        )
+    beyond = ids[ids >= layer.input_dim]
+    if len(beyond):
+        raise ValueError(
+            f"The vocabulary has {len(rows)} rows but layer '{layer.name}' "
+            f"has {layer.input_dim} (rows [0, {layer.input_dim})): "
+            f"{len(beyond)} word(s) have ids past the table, e.g. "
+            f"{[rows.tokens[row] for row in beyond[:5]]} at row(s) "
+            f"{beyond[:5].tolist()}. Pass the vocabulary the layer's ids "
+            "were made with."
+        )
+    return ids, [rows.tokens[row] for row in ids]
+
+
 def to_keyed_vectors(layer, vocabulary):
     """Returns a layer's word vectors as gensim `KeyedVectors`.
 
     Row `i` of the layer's table becomes the vector of the word the
     vocabulary puts at row `i`, so gensim's tools (`most_similar`,
     `similarity`, `doesnt_match`, ...) work on a trained layer. Rows that
-    are not words (the padding row `""`, OOV rows such as `"[UNK]"`, and
-    rows no word maps to) are left out, so that they neither show up as
-    neighbours nor break the text formats.
+    are not words are left out, so that they neither show up as neighbours
+    nor break the text formats: the padding row (the mask token, `""` in
+    a list; and row 0 whenever the layer has `mask_zero=True`), OOV rows
+    (the OOV token, `"[UNK]"` in a list) and rows no word maps to. A list
+    or dict keeps every other token it is given.
 
     Args:
         layer: A built embedding layer (`LookupEmbedding`, `OneHotDense`,
             `PretrainedEmbedding`, or Keras' `Embedding`).
         vocabulary: A list of tokens (row `i` = token `i`), a dict
-            token -> row, or a Keras `TextVectorization`/`StringLookup`
-            layer: the vocabulary the ids were made with.
+            token -> row, or a Keras `TextVectorization`, `StringLookup` or
+            `IntegerLookup` layer: the vocabulary the ids were made with.
+            An `IntegerLookup`'s tokens become the strings of its integers
+            (`7` -> `"7"`), its OOV and mask rows left out.
 
     Returns:
         A `gensim.models.KeyedVectors` with one float32 vector per word, in
@@ -85,35 +132,10 @@ def to_keyed_vectors(layer, vocabulary):
     """
     from gensim.models import KeyedVectors
 
-    from keras_embedplus.vectors import vocabulary as vocabulary_lib
-
     table = layer_table(layer)
-    rows = vocabulary_lib.vocabulary_rows(vocabulary)
-    if len(rows) > len(table):
-        beyond = [
-            token
-            for token, kind in zip(
-                rows.tokens[len(table) :],
-                rows.kinds[len(table) :],
-                strict=True,
-            )
-            if kind == vocabulary_lib.WORD
-        ]
-        if beyond:
-            raise ValueError(
-                f"The vocabulary has {len(rows)} rows but layer "
-                f"'{layer.name}' has {len(table)} (input_dim="
-                f"{layer.input_dim}): {len(beyond)} word(s) have ids past "
-                f"the table, e.g. {beyond[:5]}. Pass the vocabulary the "
-                "layer's ids were made with."
-            )
-    ids = [
-        row
-        for row, kind in enumerate(rows.kinds)
-        if kind == vocabulary_lib.WORD
-    ]
+    ids, tokens = word_rows(layer, vocabulary)
     vectors = KeyedVectors(table.shape[1])
-    vectors.add_vectors([rows.tokens[row] for row in ids], table[ids])
+    vectors.add_vectors(tokens, table[ids])
     return vectors
 
 
@@ -127,7 +149,8 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
     Args:
         layer: A built embedding layer.
         vocabulary: A list of tokens, a dict token -> row, or a
-            `TextVectorization`/`StringLookup` layer.
+            `TextVectorization`, `StringLookup` or `IntegerLookup` layer,
+            as in `to_keyed_vectors`.
         path: String or path-like. The file to write (missing parent
             directories are created); a `.gz` or `.bz2` suffix compresses
             it.
@@ -171,7 +194,8 @@ def export_projector(layer, vocabulary, directory):
     Args:
         layer: A built embedding layer with `output_dim >= 2`.
         vocabulary: A list of tokens, a dict token -> row, or a
-            `TextVectorization`/`StringLookup` layer.
+            `TextVectorization`, `StringLookup` or `IntegerLookup` layer,
+            as in `to_keyed_vectors`.
         directory: String or path-like. Created if missing.
 
     Returns:

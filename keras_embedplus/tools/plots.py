@@ -16,7 +16,9 @@ from keras_embedplus.tools import export
 MAX_POINTS = 1000
 
 
-def plot_embeddings(layer_or_vectors, words, path, *, title=None):
+def plot_embeddings(
+    layer_or_vectors, words, path, *, title=None, max_points=MAX_POINTS
+):
     """Draws embedding vectors as labelled points and saves a PNG.
 
     Two-dimensional vectors are drawn as they are. Longer vectors are
@@ -24,17 +26,31 @@ def plot_embeddings(layer_or_vectors, words, path, *, title=None):
     numpy's SVD over the drawn points), and the axes say how much of the
     variance each component keeps. One-dimensional vectors lie on a line.
 
+    For a layer, only rows that are words are drawn: not the padding row
+    (row 0 of a layer with `mask_zero=True`, or the mask token `""`), nor
+    OOV rows (`"[UNK]"`, or those a lookup layer marks), nor rows no word
+    maps to: the rule of `keras_embedplus.to_keyed_vectors`.
+
+    At most `max_points` points are drawn (1,000 by default: more labels
+    than that cover each other). Asking for more raises a `ValueError`
+    that says how many were asked for; pass the words to draw, or
+    `max_points=None` to draw every one (labelling is the slow part: a
+    few seconds per 1,000 points, about 50 s for 10,000).
+
     Args:
         layer_or_vectors: An embedding layer (its table is drawn: row `i`
             is word id `i`) or a `gensim.models.KeyedVectors`.
-        words: For a layer: a list of labels, `words[i]` labelling row
-            `i` (the first `len(words)` rows are drawn), or a dict
-            `{word: id}` naming the rows to draw; `None` draws every row,
-            labelled by its id. For `KeyedVectors`: the keys to draw;
-            `None` draws all of them.
+        words: For a layer: a vocabulary. A list of labels, `words[i]`
+            labelling row `i` (the first `len(words)` rows are drawn), a
+            dict `{word: id}` naming the rows to draw, or a Keras
+            `TextVectorization`, `StringLookup` or `IntegerLookup` layer;
+            `None` draws every row, labelled by its id. For
+            `KeyedVectors`: the keys to draw; `None` draws all of them.
         path: String or `pathlib.Path`. Where to write the PNG; missing
             parent directories are created.
         title: Optional string. The picture's title.
+        max_points: Positive integer or `None`. The most points to draw;
+            `None` draws any number. Defaults to `1000`.
 
     Returns:
         The `pathlib.Path` of the written file.
@@ -48,8 +64,9 @@ def plot_embeddings(layer_or_vectors, words, path, *, title=None):
     >>> keras_embedplus.plot_embeddings(layer, ["a", "b", "c"], out).name
     'table.png'
     """
+    check_max_points(max_points)
     figure_module = require_matplotlib("plot_embeddings")
-    labels, points = _labelled_points(layer_or_vectors, words)
+    labels, points = _labelled_points(layer_or_vectors, words, max_points)
     figure = figure_module.Figure(figsize=(6.4, 5.2), layout="constrained")
     axes = figure.add_subplot()
     coords, axis_names = project_2d(points)
@@ -217,22 +234,70 @@ def save_figure(figure, path):
     return path
 
 
-def check_point_count(count):
-    if count > MAX_POINTS:
+def check_max_points(max_points):
+    if max_points is None:
+        return
+    if (
+        not isinstance(max_points, (int, np.integer))
+        or isinstance(max_points, bool)
+        or max_points < 1
+    ):
         raise ValueError(
-            f"Refusing to draw {count} labelled points (at most "
-            f"{MAX_POINTS} make a readable picture). Pass the words or "
-            "rows to draw."
+            "`max_points` must be a positive integer or None. "
+            f"Received: max_points={max_points!r}"
         )
 
 
-def _labelled_points(layer_or_vectors, words):
+def check_point_count(count, max_points, what):
+    """Refuses to draw more than `max_points` points, saying what to do."""
+    if max_points is not None and count > max_points:
+        raise ValueError(
+            f"{what} would draw {count} labelled points, more than "
+            f"`max_points={max_points}` (labels of more points cover each "
+            "other). Pass the words or rows to draw (e.g. the first "
+            f"{max_points}), or `max_points=None` to draw all {count}."
+        )
+
+
+def labelled_rows(layer, words, argument="words"):
+    """The rows of `layer` to draw for `words`, and their labels.
+
+    `words` is a vocabulary (see `plot_embeddings`) or `None`, which names
+    every row by its id. Rows that are not words are left out by
+    `export.word_rows`, the rule every tool follows.
+    """
+    if words is None:
+        words = id_vocabulary(layer.input_dim)
+    elif isinstance(words, (list, tuple)) or (
+        isinstance(words, np.ndarray) and words.ndim == 1
+    ):
+        words = list(words)
+        if len(words) > layer.input_dim:
+            raise ValueError(
+                f"Layer '{layer.name}' has rows [0, {layer.input_dim}); "
+                f"`{argument}` has {len(words)} labels, so it asks for row(s) "
+                f"{list(range(layer.input_dim, len(words)))[:10]}."
+            )
+    return export.word_rows(layer, words)
+
+
+def id_vocabulary(size):
+    """A vocabulary naming each of `size` rows by its id: "0", "1", ..."""
+    from keras_embedplus.vectors import vocabulary as vocabulary_lib
+
+    return vocabulary_lib.VocabularyRows(
+        tuple(str(row) for row in range(size)),
+        np.full(size, vocabulary_lib.WORD, dtype=np.int8),
+    )
+
+
+def _labelled_points(layer_or_vectors, words, max_points):
     if isinstance(layer_or_vectors, keras.layers.Layer):
-        return _layer_points(layer_or_vectors, words)
+        return _layer_points(layer_or_vectors, words, max_points)
     from gensim.models import KeyedVectors
 
     if isinstance(layer_or_vectors, KeyedVectors):
-        return _keyed_vector_points(layer_or_vectors, words)
+        return _keyed_vector_points(layer_or_vectors, words, max_points)
     raise TypeError(
         "`layer_or_vectors` must be an embedding layer or a "
         "`gensim.models.KeyedVectors`. "
@@ -240,28 +305,14 @@ def _labelled_points(layer_or_vectors, words):
     )
 
 
-def _layer_points(layer, words):
+def _layer_points(layer, words, max_points):
     table = export.layer_table(layer)
-    if words is None:
-        rows = list(range(len(table)))
-        labels = [str(row) for row in rows]
-    elif isinstance(words, dict):
-        labels = [str(word) for word in words]
-        rows = [int(row) for row in words.values()]
-    else:
-        labels = [str(word) for word in words]
-        rows = list(range(len(labels)))
-    bad = [row for row in rows if not 0 <= row < len(table)]
-    if bad:
-        raise ValueError(
-            f"Layer '{layer.name}' has rows [0, {len(table)}); `words` "
-            f"asks for row(s) {bad[:10]}."
-        )
-    check_point_count(len(rows))
-    return labels, table[rows]
+    ids, labels = labelled_rows(layer, words)
+    check_point_count(len(ids), max_points, "`plot_embeddings`")
+    return labels, table[ids]
 
 
-def _keyed_vector_points(vectors, words):
+def _keyed_vector_points(vectors, words, max_points):
     if words is None:
         words = list(vectors.index_to_key)
     else:
@@ -272,7 +323,7 @@ def _keyed_vector_points(vectors, words):
             f"{len(missing)} of the words are not in the vectors "
             f"(first ones: {missing[:10]})."
         )
-    check_point_count(len(words))
+    check_point_count(len(words), max_points, "`plot_embeddings`")
     return words, np.stack([vectors[word] for word in words])
 
 

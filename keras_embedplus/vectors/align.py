@@ -54,9 +54,14 @@ def align_vectors(
 
     - `"zeros"`: zero vectors.
     - `"random"`: normal samples with the per-dimension mean and standard
-      deviation of all the pretrained vectors, drawn from a generator
-      seeded with `seed` (the same seed gives the same matrix).
-    - `"mean"`: the mean of all the pretrained vectors.
+      deviation of the pretrained vectors the vocabulary found (each
+      distinct vector once), drawn from a generator seeded with `seed`
+      (the same seed gives the same matrix). These are the same vectors
+      whether they came from a whole file or from one read for the
+      vocabulary only, so both give the same rows. With fewer than two
+      vectors found, the samples are standard normal.
+    - `"mean"`: the mean of the pretrained vectors the vocabulary found
+      (zeros if none was).
     - `"subword"`: for fastText vectors with subword information
       (`gensim.models.fasttext.FastTextKeyedVectors`, as read from a
       Facebook `.bin` file), a missing word gets the vector fastText
@@ -116,7 +121,8 @@ def align_vectors(
     )
     source, found_lowercase = _find_rows(vectors, rows, lowercase_fallback)
     found = np.flatnonzero(source >= 0)
-    words = rows.kinds == vocabulary_lib.WORD
+    words = np.zeros(len(rows), dtype=bool)
+    words[rows.word_ids()] = True
     missing = np.flatnonzero(words & (source < 0))
     oov_rows = np.flatnonzero(
         (words & (source < 0)) | (rows.kinds == vocabulary_lib.OOV)
@@ -125,7 +131,7 @@ def align_vectors(
     matrix = np.zeros((len(rows), vectors.vector_size), dtype=dtype)
     matrix[found] = vectors.vectors[source[found]]
     found_subword = _fill_oov(
-        matrix, oov_rows, missing, vectors, rows, oov, seed
+        matrix, oov_rows, missing, vectors, rows, oov, seed, source[found]
     )
 
     oov_mask = np.zeros(len(rows), dtype=bool)
@@ -150,8 +156,6 @@ def _check_vectors(vectors):
             "`keras_embedplus.load_vectors(path)` returns. Received: "
             f"vectors of type {type(vectors).__name__}"
         )
-    if len(vectors.key_to_index) == 0:
-        raise ValueError("`vectors` holds no vectors: nothing to align.")
 
 
 def _has_subwords(vectors):
@@ -203,7 +207,7 @@ def _find_rows(vectors, rows, lowercase_fallback):
     key_to_index = vectors.key_to_index
     source = np.full(len(rows), -1, dtype=np.int64)
     unresolved = []
-    for row in np.flatnonzero(rows.kinds == vocabulary_lib.WORD).tolist():
+    for row in rows.word_ids().tolist():
         index = key_to_index.get(rows.tokens[row])
         if index is None:
             unresolved.append(row)
@@ -236,8 +240,11 @@ def _index_by_lowercase(index_to_key):
     return dict(zip(reversed(lowered), indices, strict=True))
 
 
-def _fill_oov(matrix, oov_rows, missing, vectors, rows, oov, seed):
-    """Fills the rows without a pretrained vector; returns subword hits."""
+def _fill_oov(matrix, oov_rows, missing, vectors, rows, oov, seed, sources):
+    """Fills the rows without a pretrained vector; returns subword hits.
+
+    `sources` are the indices in `vectors` of the found words' vectors.
+    """
     if not len(oov_rows) or oov == "zeros":
         return 0
     dim = matrix.shape[1]
@@ -254,7 +261,15 @@ def _fill_oov(matrix, oov_rows, missing, vectors, rows, oov, seed):
         return 0
     if oov == "subword":
         return _fill_subwords(matrix, missing, vectors, rows)
-    mean, std = _vector_stats(vectors.vectors)
+    distinct = np.unique(sources)
+    if len(distinct) >= 2 and len(distinct) == len(vectors.vectors):
+        mean, std = _vector_stats(vectors.vectors)  # no copy of them all
+    elif len(distinct) >= 2:
+        mean, std = _vector_stats(vectors.vectors[distinct])
+    elif oov == "mean" and len(distinct):
+        mean, std = vectors.vectors[distinct[0]], None
+    else:
+        mean, std = np.zeros(dim), np.ones(dim)
     if oov == "mean":
         matrix[oov_rows] = mean
     else:

@@ -26,6 +26,7 @@ import os
 import zlib
 
 from keras_embedplus.vectors import cache
+from keras_embedplus.vectors.fasttext_format import is_fasttext_bin
 from keras_embedplus.vectors.report import VectorFileError
 
 FORMATS = (
@@ -74,8 +75,8 @@ def detect_format(source):
         One of the format names accepted by `load_vectors`.
     """
     path = check_source(source)
-    if cache.is_cache(path):
-        return "cache"
+    if cache.is_cache(path) or os.path.isdir(path):
+        return "cache"  # A directory can be nothing else: load_cache says.
     with Opened(path) as opened:
         return _sniff(opened.head, path)
 
@@ -83,7 +84,7 @@ def detect_format(source):
 def _sniff(head, path):
     if head[:2] in _PICKLE_PROTOCOLS:
         return "gensim"
-    if head[:4] == _FASTTEXT_MAGIC:
+    if is_fasttext_bin(head):  # The magic number, or an older file's start.
         return "fasttext-bin"
     if head.startswith(b"\x93NUMPY"):
         raise VectorFileError(

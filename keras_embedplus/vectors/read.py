@@ -15,6 +15,7 @@ from keras_embedplus.vectors.detect import FORMATS
 from keras_embedplus.vectors.detect import Opened
 from keras_embedplus.vectors.detect import check_source
 from keras_embedplus.vectors.detect import detect_format
+from keras_embedplus.vectors.fasttext_format import load_fasttext
 from keras_embedplus.vectors.report import LoadReport
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.rows import make_keyed_vectors
@@ -217,9 +218,8 @@ def _load_gensim(path, allow_pickle):
 
 
 def _load_fasttext(path, wanted, limit, encoding, report):
-    from gensim.models.fasttext import load_facebook_vectors
-
-    kv = load_facebook_vectors(path, encoding=encoding)
+    with Opened(path) as opened:
+        kv = load_fasttext(opened, path, encoding)
     return _subset(kv, wanted, limit, report)
 
 

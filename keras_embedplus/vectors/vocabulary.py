@@ -8,8 +8,9 @@ It comes in three forms:
   integers; rows that no token maps to (such as row 0 of Keras 2's
   `Tokenizer.word_index`, which starts at 1) are unused rows;
 - any object with a `get_vocabulary()` method, such as Keras'
-  `TextVectorization` and `StringLookup` (duck-typed: this module never
-  imports Keras).
+  `TextVectorization`, `StringLookup` and `IntegerLookup` (duck-typed: this
+  module never imports Keras). An `IntegerLookup`'s integer tokens become
+  their decimal strings (`7` -> `"7"`).
 
 Whatever the form, `vocabulary_rows` returns the same thing: each row's
 token and kind. A row is a word, the padding row (Keras' mask token, id
@@ -57,6 +58,22 @@ class VocabularyRows:
     def __len__(self):
         return len(self.tokens)
 
+    def word_ids(self, *, mask_zero=False):
+        """The rows that are words, ascending: the one rule every tool uses.
+
+        A row is a word unless the vocabulary marks it as padding, an OOV
+        row or an unused row. With `mask_zero=True` (a layer that masks id
+        0, as Keras' `mask_zero` means), row 0 is padding whatever token
+        the vocabulary puts there.
+
+        Returns:
+            A 1-D int64 numpy array of row ids.
+        """
+        ids = np.flatnonzero(self.kinds == WORD)
+        if mask_zero:
+            ids = ids[ids != 0]
+        return ids
+
 
 def vocabulary_rows(vocabulary, *, mask_token="", oov_token="[UNK]"):
     """Returns the `VocabularyRows` of a list, dict or layer vocabulary.
@@ -100,10 +117,23 @@ def vocabulary_rows(vocabulary, *, mask_token="", oov_token="[UNK]"):
 def _token(token, where):
     if isinstance(token, str):
         return str(token)  # np.str_ -> str, for readable reports
+    hint = ""
+    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+        hint = (
+            " For integer ids, pass the `IntegerLookup` layer itself: its "
+            "tokens become strings and its OOV and mask rows are left out."
+        )
     raise TypeError(
         f"Vocabulary tokens must be strings; {where} holds {token!r} "
-        f"of type {type(token).__name__}."
+        f"of type {type(token).__name__}.{hint}"
     )
+
+
+def _layer_token(token, where):
+    """A lookup layer's token as a string: `IntegerLookup`'s 7 -> "7"."""
+    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+        return str(int(token))
+    return _token(token, where)
 
 
 def _kind(token, mask_token, oov_token):
@@ -207,7 +237,9 @@ def _layer_rows(layer, mask_token, oov_token):
             f"(num_oov_indices={num_oov}). Pass `layer.get_vocabulary()` "
             "as a list and set `mask_token` and `oov_token`."
         )
-    tokens = [_token(t, f"row {i} of the {name}") for i, t in enumerate(full)]
+    tokens = [
+        _layer_token(t, f"row {i} of the {name}") for i, t in enumerate(full)
+    ]
     kinds = [PADDING] * num_padding + [OOV] * num_oov
     kinds += [WORD] * len(words)
     _check_unique(tokens, kinds)

@@ -8,18 +8,18 @@ gives the very same vectors. Lines are assembled in
 fixed-width byte buffers padded with NUL bytes, which are then removed in
 one pass; tokens can therefore never contain NUL.
 
-Which tokens a format can hold:
+Which tokens a format can hold, so that what is written reads back the
+same with `load_vectors` and with gensim:
 
-- word2vec text and binary: no whitespace at all, since readers split the
-  token from the values at the first space (and the C tool at tabs and
-  newlines too).
-- GloVe text: inner single spaces are allowed (GloVe's 840B file has
-  tokens such as ". . ."): the vector is the last `dim` fields of a line
-  and the rest is the token. `load_vectors` reads such lines back;
-  gensim's reader does not. No leading, trailing or repeated spaces, no
-  other whitespace.
-- all formats: no line breaks of any kind, no NUL, no leading byte-order
-  mark (readers strip it), no empty token, and only string keys.
+- no spaces and no other whitespace that readers split at, in any format:
+  word2vec readers split the token from the values at the first space
+  (the C tool at tabs and newlines too), and so do gensim's and most GloVe
+  readers. `load_vectors` does read GloVe tokens with inner spaces (the
+  840B file has ". . ."), as the last `dim` fields of a line, but a token
+  such as "at 5" is then read as "at" and a value: the writer refuses them
+  rather than write a file readers disagree on. The cache holds any token.
+- no line breaks of any kind, no NUL, no leading byte-order mark (readers
+  strip it), no empty token, and only string keys.
 """
 
 import bz2
@@ -40,11 +40,7 @@ _CHUNK_ROWS = 8192
 # Line breaks of any convention (Unicode's too), NUL and the other ASCII
 # whitespace that splitting readers cut at.
 _NEVER = "\t\n\r\x0b\x0c\x00\x1c\x1d\x1e\x85\u2028\u2029"
-_BAD_TOKEN = {
-    "word2vec": re.compile(f"[ {_NEVER}]|^\ufeff"),
-    "glove": re.compile(f"[{_NEVER}]|^ | $|  |^\ufeff"),
-}
-_BAD_TOKEN["word2vec-binary"] = _BAD_TOKEN["word2vec"]
+_BAD_TOKEN = re.compile(f"[ {_NEVER}]|^\ufeff")
 
 
 def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
@@ -59,10 +55,11 @@ def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
     exactly. A path ending in `.gz` or `.bz2` is compressed.
 
     Tokens the format cannot hold raise an error naming the token and its
-    row before anything is written: whitespace in word2vec formats (use
-    `format="glove"`, which allows single inner spaces), line breaks, NUL
-    or an empty token in any format. For fastText vectors, only the
-    vectors of the words are written, not the subword n-grams.
+    row before anything is written: spaces and other whitespace, line
+    breaks, NUL or an empty token (the cache,
+    `keras_embedplus.vectors.cache.save_cache`, holds any token). For
+    fastText vectors, only the vectors of the words are written, not the
+    subword n-grams.
 
     Args:
         vectors: `gensim.models.KeyedVectors` with string keys.
@@ -216,13 +213,15 @@ def _encoded_tokens(keys, format, encoding):
                 f"Only string keys can be written; row {row} has the key "
                 f"{key!r} of type {type(key).__name__}.{hint}"
             )
-        match = _BAD_TOKEN[format].search(key)
+        match = _BAD_TOKEN.search(key)
         if match or not key:
             raise ValueError(
                 f"Cannot write the token {key!r} (row {row}) in the "
-                f"{format} format: it {_fault(match, format)}, which a "
-                "reader would not read back as the same token."
-                f"{_glove_hint(key, format)} Rename the key."
+                f"{format} format: it {_fault(match)}, which readers "
+                "(gensim's, or load_vectors) would not read back as the "
+                "same token. Rename the key, or save to the cache "
+                "(keras_embedplus.vectors.cache.save_cache, or "
+                "`keras-embedplus convert`), which holds any token."
             )
     try:
         return [key.encode(encoding) for key in keys]
@@ -233,23 +232,15 @@ def _encoded_tokens(keys, format, encoding):
         ) from None
 
 
-def _fault(match, format):
+def _fault(match):
     if match is None:
         return "is empty"
     found = match.group()
     if found == "\ufeff":
         return "starts with a byte-order mark"
-    if found.strip(" "):
-        return f"contains {found!r}"
-    if format == "glove":
-        return "has a leading, trailing or repeated space"
-    return "contains a space"
-
-
-def _glove_hint(key, format):
-    if format != "glove" and not _BAD_TOKEN["glove"].search(key):
-        return " The glove format can hold it (format='glove')."
-    return ""
+    if found == " ":
+        return "contains a space"
+    return f"contains {found!r}"
 
 
 def _open(path):

@@ -1,0 +1,159 @@
+"""What summing repeated ids in the lookup's gradient costs, on TensorFlow.
+
+Since the lookups give the optimizer each looked-up row once (its
+occurrences summed; see docs/performance.md), a lookup numbers the distinct
+ids of its batch, reads each distinct row once and spreads it to its
+positions. This script measures that against the plain gather the lookups
+used before (`tf.gather` straight from the variable, one gradient slice per
+occurrence), in the same run: `LookupEmbedding -> GlobalAveragePooling1D ->
+Dense(1)`, batches of 256 x 50 random ids (Zipf-distributed, as words are,
+with padding), forward pass and train step with SGD, Adam and LazyAdam.
+Goal: at most 5% slower.
+
+Each timing is the median over interleaved rounds (A, B, A, B, ...) so that
+a noisy machine hurts both sides alike. Both the wall time and the CPU time
+of the process (all of TensorFlow's threads) are given: on a machine shared
+with other jobs the CPU time varies less.
+
+    python benchmarks/sparse_gradients.py            # full run
+    python benchmarks/sparse_gradients.py --quick    # a smaller, faster run
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_embedplus  # noqa: E402
+
+
+class PlainGather(keras_embedplus.LookupEmbedding):
+    """The lookup as it was: one gradient slice per occurrence of an id."""
+
+    def _gather(self, ids, training=None):
+        import tensorflow as tf
+
+        return tf.gather(self._embeddings.value, ids)
+
+
+OPTIMIZERS = {
+    "SGD": lambda: keras.optimizers.SGD(0.1),
+    "Adam": lambda: keras.optimizers.Adam(0.001),
+    "LazyAdam": lambda: keras_embedplus.optimizers.LazyAdam(0.001),
+}
+LAYERS = {"plain gather (before)": PlainGather, "summed (now)": None}
+
+
+def batch(rows, args, rng):
+    """Zipf-like ids (frequent words repeat) with a padded tail of zeros."""
+    ids = rng.zipf(1.2, (args.batch, args.length)) % rows
+    lengths = rng.integers(args.length // 2, args.length + 1, args.batch)
+    ids[np.arange(args.length)[None, :] >= lengths[:, None]] = 0
+    return ids.astype("int32")
+
+
+def build_model(layer_class, rows, args, optimizer):
+    layer_class = layer_class or keras_embedplus.LookupEmbedding
+    inputs = keras.Input((args.length,), dtype="int32")
+    vectors = layer_class(rows, args.dim)(inputs)
+    pooled = keras.layers.GlobalAveragePooling1D()(vectors)
+    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def time_calls(function, repeats):
+    """Returns (wall seconds, CPU seconds) per call."""
+    function()  # warm-up: tracing and first allocation
+    function()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for _ in range(repeats):
+        function()
+    wall = time.perf_counter() - start
+    return wall / repeats, (time.process_time() - cpu_start) / repeats
+
+
+def measure(rows, args):
+    """Median ms per call: {(task, layer): ms}, tasks forward and train."""
+    rng = np.random.default_rng(0)
+    ids = batch(rows, args, rng)
+    targets = rng.normal(size=(args.batch, 1)).astype("float32")
+    models = {}
+    for layer_name, layer_class in LAYERS.items():
+        for opt_name, make in OPTIMIZERS.items():
+            keras.utils.set_random_seed(0)
+            models[opt_name, layer_name] = build_model(
+                layer_class, rows, args, make()
+            )
+    times = {}
+    for _ in range(args.rounds):
+        for (opt_name, layer_name), model in models.items():
+            if opt_name == "SGD":
+                times.setdefault(("forward", layer_name), []).append(
+                    time_calls(
+                        lambda m=model: m.predict_on_batch(ids), args.repeats
+                    )
+                )
+            times.setdefault((opt_name, layer_name), []).append(
+                time_calls(
+                    lambda m=model: m.train_on_batch(ids, targets),
+                    args.repeats,
+                )
+            )
+    distinct = len(np.unique(ids))
+    return distinct, {
+        key: [
+            statistics.median(column) * 1e3
+            for column in zip(*values, strict=True)
+        ]
+        for key, values in times.items()
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    args.dim, args.batch, args.length = 64, 256, 50
+    args.repeats, args.rounds = 10, 5
+    args.vocabularies = [50_000, 1_000_000]
+    if args.quick:
+        args.repeats, args.rounds = 3, 3
+        args.vocabularies = [50_000]
+    print(
+        f"keras {keras.__version__}, backend {keras.backend.backend()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    before, now = LAYERS
+    for rows in args.vocabularies:
+        distinct, times = measure(rows, args)
+        print(
+            f"\n### {rows:,} x {args.dim}, batch {args.batch} x "
+            f"{args.length} ({distinct:,} distinct ids)\n"
+        )
+        print(
+            f"| step | {before} ms | {now} ms | ratio | "
+            "CPU ms before | CPU ms now | CPU ratio |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for task in ["forward", *OPTIMIZERS]:
+            (old, old_cpu), (new, new_cpu) = (
+                times[task, before],
+                times[task, now],
+            )
+            label = "predict" if task == "forward" else f"train, {task}"
+            print(
+                f"| {label} | {old:.2f} | {new:.2f} | {new / old:.3f} | "
+                f"{old_cpu:.2f} | {new_cpu:.2f} | {new_cpu / old_cpu:.3f} |"
+            )
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The same training on every backend: repeated ids reach the optimizer once.
+
+On TensorFlow the lookups hand the optimizer a row-sparse gradient
+(`tf.IndexedSlices`) that holds each looked-up row once, its occurrences
+summed, as the dense gradient of JAX and PyTorch does. The TensorFlow run of
+`make test` also trains in fresh JAX and PyTorch processes and compares
+every Keras optimizer; the other runs check the one-step case in-process.
+"""
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from keras import ops
+
+import keras_embedplus
+from tests import sparse_parity
+from tests.harness import run_python
+
+BACKEND = keras.backend.backend()
+ON_TF = pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="row-sparse gradients are TensorFlow's"
+)
+# TensorFlow: eagerly, in tf.function (fit's default) and under XLA.
+COMPILES = (
+    [{"run_eagerly": True}, {}, {"jit_compile": True}]
+    if BACKEND == "tensorflow"
+    else [{}]
+)
+FLOAT32_NOISE = 1e-5
+
+
+def lookup():
+    return keras_embedplus.LookupEmbedding(4, 2, weights=np.zeros((4, 2)))
+
+
+def pretrained():
+    import gensim
+
+    vectors = gensim.models.KeyedVectors(2)
+    vectors.add_vectors(["a", "b"], np.ones((2, 2), "float32"))
+    # "c" and "d" have no vector: their rows train, starting at zero.
+    return keras_embedplus.PretrainedEmbedding.from_vectors(
+        vectors, ["", "a", "c", "d"], oov="zeros", trainable_oov=True
+    )
+
+
+def table_of(layer):
+    every_id = np.arange(4, dtype="int32")[None]
+    return ops.convert_to_numpy(layer(every_id))[0]
+
+
+@pytest.mark.parametrize("make_layer", [lookup, pretrained])
+@pytest.mark.parametrize("compile_kwargs", COMPILES, ids=str)
+def test_one_adam_step_moves_a_row_by_the_learning_rate(
+    make_layer, compile_kwargs
+):
+    """Each id 4 times in a batch: Adam's first step is lr * sign(grad)."""
+    layer = make_layer()
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), layer])
+    model.compile(keras.optimizers.Adam(0.01), "mse", **compile_kwargs)
+    before = table_of(layer)
+    ids = np.array([[2, 2, 2, 2], [3, 3, 3, 3]], dtype="int32")
+    model.train_on_batch(ids, np.full((2, 4, 2), 5.0, "float32"))
+    moved = table_of(layer) - before
+    np.testing.assert_allclose(moved[2:], 0.01, atol=FLOAT32_NOISE)
+    np.testing.assert_array_equal(moved[:2], 0.0)
+
+
+def gradient_of(layer, ids, weights, jit_compile=None):
+    """Returns the row-sparse gradient of sum(weights * layer(ids))."""
+    import tensorflow as tf
+
+    if not layer.built:
+        layer.build()
+    table = layer.trainable_variables[0]
+
+    def gradient(ids, weights):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(ids) * weights)
+        slices = tape.gradient(loss, table.value)
+        return slices.indices, slices.values
+
+    if jit_compile is not None:
+        gradient = tf.function(gradient, jit_compile=jit_compile)
+    return gradient(ids, weights)
+
+
+@ON_TF
+@pytest.mark.parametrize("jit_compile", [None, False, True])
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_gradient_holds_each_row_once_with_its_occurrences_summed(
+    jit_compile, data
+):
+    """Against the dense gradient `one_hot(ids)^T @ weights`, in numpy."""
+    input_dim = data.draw(st.integers(1, 12))
+    shape = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    ids = data.draw(
+        st.lists(
+            st.integers(0, input_dim - 1),
+            min_size=int(np.prod(shape)),
+            max_size=int(np.prod(shape)),
+        )
+    )
+    ids = np.array(ids, dtype="int32").reshape(shape)
+    weights = np.random.default_rng(len(ids)).normal(size=(*shape, 3))
+    weights = weights.astype("float32")
+    layer = keras_embedplus.LookupEmbedding(input_dim, 3)
+    indices, values = map(
+        np.asarray, gradient_of(layer, ids, weights, jit_compile)
+    )
+    dense = np.zeros((input_dim, 3), "float32")
+    np.add.at(dense, ids.reshape(-1), weights.reshape(-1, 3))
+    if jit_compile:
+        # Padded to the batch length with slices of zeros at row 0.
+        assert len(indices) == ids.size
+        real = np.any(values != 0, axis=1)
+        indices, values = indices[real], values[real]
+    assert len(set(indices.tolist())) == len(indices)
+    if not jit_compile:
+        assert sorted(indices.tolist()) == sorted(set(ids.flat))
+    np.testing.assert_allclose(values, dense[indices], atol=FLOAT32_NOISE)
+    rebuilt = np.zeros_like(dense)
+    rebuilt[indices] = values
+    np.testing.assert_allclose(rebuilt, dense, atol=FLOAT32_NOISE)
+
+
+@ON_TF
+def test_ragged_and_sparse_ids_give_summed_rows():
+    import tensorflow as tf
+
+    layer = keras_embedplus.LookupEmbedding(5, 2)
+    ragged = tf.ragged.constant([[1, 1, 4], [4], [1, 2, 1, 1]])
+    weights = tf.ones_like(tf.cast(layer(ragged), "float32"))
+    indices, values = gradient_of(layer, ragged, weights)
+    assert sorted(indices.numpy().tolist()) == [1, 2, 4]
+    np.testing.assert_array_equal(
+        values.numpy()[np.argsort(indices.numpy())], [[5, 5], [1, 1], [2, 2]]
+    )
+    # Sparse ids read missing entries as id 0, as Keras' lookup does.
+    sparse = tf.sparse.from_dense(tf.constant([[3, 0, 3], [0, 3, 1]]))
+    indices, values = gradient_of(layer, sparse, tf.ones((2, 3, 2)))
+    order = np.argsort(indices.numpy())
+    assert indices.numpy()[order].tolist() == [0, 1, 3]
+    np.testing.assert_array_equal(
+        values.numpy()[order], [[2] * 2, [1] * 2, [3] * 2]
+    )
+
+
+@ON_TF
+def test_mixed_precision_gradient_is_summed_in_float32():
+    layer = keras_embedplus.LookupEmbedding(4, 2, dtype="mixed_float16")
+    ids = np.array([[1, 1, 1, 3]], dtype="int32")
+    indices, values = gradient_of(layer, ids, np.ones((1, 4, 2), "float16"))
+    assert values.dtype == "float32"
+    assert sorted(indices.numpy().tolist()) == [1, 3]
+
+
+def op_types(layer, **call_kwargs):
+    import tensorflow as tf
+
+    function = tf.function(lambda ids: layer(ids, **call_kwargs))
+    spec = tf.TensorSpec((None, 3), tf.int32)
+    graph = function.get_concrete_function(spec).graph
+    return {op.type for op in graph.get_operations()}
+
+
+@ON_TF
+def test_no_numbering_where_no_gradient_is_taken():
+    """Frozen tables, and `training=False` (predict, evaluate)."""
+    assert "Unique" in op_types(keras_embedplus.LookupEmbedding(4, 2))
+    frozen = keras_embedplus.LookupEmbedding(4, 2, trainable=False)
+    assert "Unique" not in op_types(frozen)
+    layer = keras_embedplus.LookupEmbedding(4, 2)
+    assert "Unique" not in op_types(layer, training=False)
+    assert "Unique" in op_types(layer, training=True)
+
+
+@ON_TF
+@pytest.mark.parametrize("compile_kwargs", COMPILES, ids=str)
+def test_lazy_adam_sums_slices_it_was_not_given_summed(compile_kwargs):
+    """`keras.layers.Embedding` still gives a slice per occurrence."""
+    rng = np.random.default_rng(2)
+    table = rng.uniform(-1, 1, (50, 2)).astype("float32")
+    batches = [rng.integers(0, 50, (4, 30)).astype("int32") for _ in range(3)]
+    targets = rng.normal(size=(4, 30, 2)).astype("float32")
+    trained = []
+    for layer in [
+        keras_embedplus.LookupEmbedding(50, 2, weights=table),
+        keras.layers.Embedding(50, 2, weights=table),
+    ]:
+        model = keras.Sequential([keras.Input((30,), dtype="int32"), layer])
+        optimizer = keras_embedplus.optimizers.LazyAdam(0.05)
+        model.compile(optimizer, "mse", **compile_kwargs)
+        for ids in batches:
+            model.train_on_batch(ids, targets)
+        trained.append(model.get_weights()[0])
+    np.testing.assert_allclose(trained[0], trained[1], atol=FLOAT32_NOISE)
+    assert np.abs(trained[0] - table).max() > 0.05
+
+
+@pytest.fixture(scope="module")
+def other_backends(tmp_path_factory):
+    """Every optimizer's trained tables on JAX and PyTorch, fresh processes."""
+    folder = tmp_path_factory.mktemp("parity")
+    results = {}
+    for backend in ("jax", "torch"):
+        path = folder / f"{backend}.npz"
+        run_python(
+            "import sys, runpy\n",
+            f"sys.argv = ['sparse_parity', {str(path)!r}]\n",
+            "runpy.run_module('tests.sparse_parity', run_name='__main__')\n",
+            KERAS_BACKEND=backend,
+            JAX_PLATFORMS="cpu",
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        with np.load(path) as stored:
+            results[backend] = dict(stored)
+    return results
+
+
+def untrained():
+    every_id = np.arange(sparse_parity.INPUT_DIM, dtype="int32")[None]
+    return {
+        name: ops.convert_to_numpy(layer(every_id))[0]
+        for name, layer in sparse_parity.layers().items()
+    }
+
+
+def assert_same_training(name, trained, other_backends):
+    start = untrained()
+    for layer_name, table in trained.items():
+        key = f"{name}/{layer_name}"
+        # The batches move the rows far more than float32 noise.
+        assert np.abs(table - start[layer_name]).max() > 100 * FLOAT32_NOISE
+        for backend, results in other_backends.items():
+            np.testing.assert_allclose(
+                table,
+                results[key],
+                atol=FLOAT32_NOISE,
+                err_msg=f"{key}: TensorFlow against {backend}",
+            )
+
+
+# Under XLA the distinct ids are padded with zero slices: Adam, Ftrl (the
+# most involved update) and LazyAdam, which sums rows again, each compiled
+# once (the gradient itself is checked under XLA above).
+XLA_OPTIMIZERS = ("adam", "ftrl", "lazy_adam")
+
+
+@ON_TF
+@pytest.mark.slow
+def test_every_optimizer_trains_as_on_jax_and_pytorch(other_backends):
+    """One test, so that `pytest -n 2` starts the other backends once."""
+    for name in sparse_parity.optimizers():
+        assert_same_training(name, sparse_parity.train(name), other_backends)
+    for name in XLA_OPTIMIZERS:
+        trained = sparse_parity.train(name, jit_compile=True)
+        assert_same_training(name, trained, other_backends)
+
+
+@ON_TF
+def test_benchmark_measures_both_lookups():
+    """The benchmark's plain gather still overrides the lookup's gather."""
+    import argparse
+    import importlib.util
+    import os
+
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)),
+        "benchmarks",
+        "sparse_gradients.py",
+    )
+    spec = importlib.util.spec_from_file_location("sparse_gradients", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    args = argparse.Namespace(dim=4, batch=8, length=6, repeats=1, rounds=1)
+    distinct, times = benchmark.measure(100, args)
+    assert 0 < distinct <= 48
+    assert len(times) == 2 * (1 + len(benchmark.OPTIMIZERS))
+    plain = benchmark.PlainGather(10, 2)
+    assert "Unique" not in op_types(plain, training=True)
+
+
+MIRRORED_SCRIPT = """
+import json
+import tensorflow as tf
+
+(cpu,) = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import keras
+import numpy as np
+
+import keras_embedplus
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+# Every sample alike, so that each replica gets 4 occurrences of ids 1 and
+# 2, whichever samples the strategy hands it.
+ids = np.array([[1, 2, 1, 2]] * 4)
+result = {}
+with strategy.scope():
+    layer = keras_embedplus.LookupEmbedding(4, 2)
+    layer.build()
+
+
+@tf.function
+def gradients(x):
+    def replica(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x))
+        slices = tape.gradient(loss, layer.trainable_variables[0].value)
+        return slices.indices, slices.values
+
+    return strategy.run(replica, args=(x,))
+
+
+batches = strategy.experimental_distribute_dataset(
+    tf.data.Dataset.from_tensor_slices(ids).batch(4)
+)
+indices, values = gradients(next(iter(batches)))
+result["indices"] = [i.numpy().tolist() for i in indices.values]
+result["values"] = [v.numpy()[:, 0].tolist() for v in values.values]
+optimizers = {
+    "adam": keras.optimizers.Adam,
+    "lazy_adam": keras_embedplus.optimizers.LazyAdam,
+}
+for name, make in optimizers.items():
+    with strategy.scope():
+        layer = keras_embedplus.LookupEmbedding(4, 2, weights=np.zeros((4, 2)))
+        model = keras.Sequential([keras.Input((4,), dtype="int32"), layer])
+        model.compile(make(0.01), "mse")
+    model.fit(ids, np.ones((4, 4, 2)), batch_size=4, verbose=0)
+    result[name] = layer.get_weights()[0][1:3, 0].tolist()
+print(json.dumps(result))
+"""
+
+
+@ON_TF
+@pytest.mark.slow
+def test_mirrored_strategy_replicas_give_each_row_once():
+    """Per replica each row once; across replicas TF concatenates them."""
+    import json
+
+    lines = run_python(
+        MIRRORED_SCRIPT, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2"
+    )
+    result = json.loads(lines[-1])
+    sums = {1: 0.0, 2: 0.0}
+    for indices, values in zip(
+        result["indices"], result["values"], strict=True
+    ):
+        assert sorted(indices) == [1, 2]  # each row once per replica
+        for index, value in zip(indices, values, strict=True):
+            sums[index] += value
+    assert sums == {1: 8.0, 2: 8.0}
+    np.testing.assert_allclose(result["lazy_adam"], 0.01, rtol=1e-4)
+    # What docs/performance.md says Keras' Adam does with the replicas'
+    # concatenated slices, two equal ones per row: sqrt(2) times the step of
+    # one device (0.01). Update the page if Keras changes this.
+    np.testing.assert_allclose(result["adam"], 0.01 * 2**0.5, rtol=1e-3)
