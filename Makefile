@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= test,docs,plots,backends
 PYTEST_ARGS ?=
 DEMO_OUT ?= demo_output
-# Run again on JAX and PyTorch: the layers and the optimizer. Keras picks its
-# backend once, at import, so each backend gets its own pytest process.
+# Run again on JAX and PyTorch: the layers, the optimizer and the data. Keras
+# picks its backend once, at import, so each backend gets its own pytest process.
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
-	tests/test_lazy_adam.py tests/test_sparse_gradients.py \
-	tests/test_backends.py tests/test_bad_ids.py keras_embedplus/layers
+	tests/test_lazy_adam.py tests/test_sparse_gradients.py tests/test_data.py \
+	tests/test_backends.py tests/test_bad_ids.py tests/test_embedding_bag.py \
+	tests/test_subword_embedding.py keras_embedplus/layers keras_embedplus/data
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 
@@ -44,7 +45,7 @@ test-backends: setup
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -n 2 $(BACKEND_TESTS) $(PYTEST_ARGS)
 
-# Every CPU benchmark in turn (about 4 minutes on 2 cores); the numbers are
+# Every CPU benchmark in turn (about 8 minutes on 2 cores); the numbers are
 # in docs/performance.md. Each also runs alone: `python benchmarks/NAME.py`.
 bench: setup
 	$(BIN)/python benchmarks/layers.py
@@ -52,6 +53,8 @@ bench: setup
 	$(BIN)/python benchmarks/align_write.py
 	$(BIN)/python benchmarks/lazy_adam.py
 	$(BIN)/python benchmarks/sparse_gradients.py
+	$(BIN)/python benchmarks/word2vec.py
+	$(BIN)/python benchmarks/embedding_bag.py
 	$(BIN)/python benchmarks/bad_ids.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.

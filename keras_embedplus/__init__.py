@@ -14,10 +14,13 @@ __all__ = [
     "CheckIds",
     "Coverage",
     "Embedding",
+    "EmbeddingBag",
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordEmbedding",
+    "SubwordIds",
     "VectorFileError",
     "align_vectors",
     "export_projector",
@@ -26,6 +29,7 @@ __all__ = [
     "save_vectors",
     "to_keyed_vectors",
     "__version__",
+    "data",
     "optimizers",
 ]
 
@@ -37,10 +41,14 @@ __all__ = [
 if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
     from keras_embedplus._keras_names import CheckIds
     from keras_embedplus._keras_names import Embedding
+    from keras_embedplus._keras_names import EmbeddingBag
     from keras_embedplus._keras_names import EmbeddingHistory
     from keras_embedplus._keras_names import LookupEmbedding
     from keras_embedplus._keras_names import OneHotDense
     from keras_embedplus._keras_names import PretrainedEmbedding
+    from keras_embedplus._keras_names import SubwordEmbedding
+    from keras_embedplus._keras_names import SubwordIds
+    from keras_embedplus._keras_names import data
     from keras_embedplus._keras_names import export_projector
     from keras_embedplus._keras_names import optimizers
     from keras_embedplus._keras_names import plot_embeddings

@@ -9,6 +9,7 @@ import importlib.util
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 import keras_embedplus
@@ -28,6 +29,8 @@ DEMO_PICTURES = [
     "table_before.png",
     "training_trajectories.png",
 ]
+# examples/word2vec_rows.py writes this one (--out docs/img).
+EXAMPLE_PICTURES = ["word2vec_rows.png"]
 
 
 def runnable_pages():
@@ -100,7 +103,7 @@ def test_every_picture_the_pages_show_exists():
         text = page.read_text(encoding="utf-8")
         for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
             load_picture(DOCS / target)
-    for name in DEMO_PICTURES:
+    for name in DEMO_PICTURES + EXAMPLE_PICTURES:
         load_picture(DOCS / "img" / name)
 
 
@@ -130,3 +133,24 @@ def test_keras_example_sections_become_indented_examples():
     # Sections already in Google style are left alone.
     google = "Examples:\n    >>> x = 1"
     assert module.keras_examples(google) == google
+
+
+def test_bag_picture_script_draws_a_picture(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "draw_bags", DOCS / "img" / "draw_bags.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.draw(tmp_path / "bags.png")
+    load_picture(tmp_path / "bags.png", size=(640, 480))
+    load_picture(DOCS / "img" / "bag_combiners.png", size=(640, 480))
+    # The picture shows what the layer computes.
+    import keras
+
+    layer = keras_embedplus.EmbeddingBag(
+        4, 2, combiner="sqrtn", mask_zero=True, weights=module.TABLE
+    )
+    sqrtn = keras.ops.convert_to_numpy(layer(np.array([module.BAG])))[0]
+    np.testing.assert_allclose(
+        sqrtn, module.combined(module.TABLE, module.BAG)["sqrtn"], rtol=1e-6
+    )

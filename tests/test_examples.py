@@ -27,10 +27,21 @@ EXPECTED_OUTPUT = {
         "15 words of dimension 4",
         "most similar to 'good': ",
     ],
+    "fasttext_classifier.py": [
+        "EmbeddingBag(mean) -> Dense: 1421 words, 16384 bigram rows",
+        "fastText subwords (1763 words + 1000 n-gram rows of dim 10",
+        "Reloaded without the .bin, same predictions: True",
+    ],
     "sentiment_trajectories.py": [
         "snapshots: (61, 17, 2)",
         "unseen moved 0.000",
     ],
+    "word2vec.py": [
+        "corpus: 300 stories, 58152 tokens, 1750 words seen 5+ times",
+        "Keras, gensim's recipe",
+        "gensim Word2Vec",
+    ],
+    "word2vec_rows.py": ["rows that never moved: ['', 'piano', 'violin']"],
 }
 # The files each example must write into its output directory.
 EXPECTED_FILES = {
@@ -46,11 +57,16 @@ EXPECTED_FILES = {
         "projector/vectors.tsv",
         "projector/metadata.tsv",
     ],
+    "fasttext_classifier.py": ["subword_classifier.keras"],
     "sentiment_trajectories.py": [
         "sentiment_table.png",
         "sentiment_trajectories.png",
     ],
+    "word2vec.py": ["word2vec_keras.txt", "results.json"],
+    "word2vec_rows.py": ["word2vec_rows.png"],
 }
+# Extra arguments: the short mode of the long examples.
+EXTRA_ARGUMENTS = {"word2vec.py": ["--quick"]}
 
 
 def test_examples_exist():
@@ -65,7 +81,8 @@ def test_example_runs_from_another_directory(script, tmp_path):
     out_dir = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run(
-        [sys.executable, str(script), "--out", str(out_dir)],
+        [sys.executable, str(script), "--out", str(out_dir)]
+        + EXTRA_ARGUMENTS.get(script.name, []),
         cwd=cwd,
         env=env,
         capture_output=True,

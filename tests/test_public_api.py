@@ -9,20 +9,26 @@ PUBLIC_API = [
     "VectorFileError",
     "align_vectors",
     "Embedding",
+    "EmbeddingBag",
     "EmbeddingHistory",
     "LookupEmbedding",
     "OneHotDense",
     "PretrainedEmbedding",
+    "SubwordEmbedding",
+    "SubwordIds",
     "export_projector",
     "load_vectors",
     "plot_embeddings",
     "save_vectors",
     "to_keyed_vectors",
     "__version__",
+    "data",
     "optimizers",
 ]
 
 OPTIMIZERS_API = ["LazyAdam"]
+
+DATA_API = ["make_sampling_table", "skipgram_dataset", "skipgrams"]
 
 
 def test_public_api_is_locked():
@@ -33,6 +39,10 @@ def test_optimizers_api_is_locked():
     assert sorted(keras_embedplus.optimizers.__all__) == OPTIMIZERS_API
 
 
+def test_data_api_is_locked():
+    assert sorted(keras_embedplus.data.__all__) == DATA_API
+
+
 def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.__all__:
         member = getattr(keras_embedplus, name)
@@ -41,12 +51,15 @@ def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.optimizers.__all__:
         member = getattr(keras_embedplus.optimizers, name)
         assert member.__doc__, f"optimizers.{name} has no docstring"
+    for name in keras_embedplus.data.__all__:
+        member = getattr(keras_embedplus.data, name)
+        assert member.__doc__, f"data.{name} has no docstring"
 
 
 REGISTERED = """
     import keras
     names = ["LookupEmbedding", "OneHotDense", "PretrainedEmbedding",
-             "LazyAdam"]
+             "SubwordEmbedding", "SubwordIds", "LazyAdam"]
     found = [keras.saving.get_registered_object(f"keras_embedplus>{name}")
              for name in names]
     print([getattr(obj, "__name__", None) == name
@@ -58,7 +71,7 @@ def test_import_registers_every_layer_for_load_model():
     # A user imports the package, then loads a model: the layers must be
     # registered by the import alone, before any name is used.
     lines = run_python("import keras_embedplus\n", REGISTERED)
-    assert lines[-1] == "[True, True, True, True]"
+    assert lines[-1] == "[True, True, True, True, True, True]"
 
 
 def test_the_command_line_defers_keras_until_a_name_is_used():
@@ -80,5 +93,5 @@ def test_the_command_line_defers_keras_until_a_name_is_used():
         "False False",
         "True",
         "True",
-        "[True, True, True, True]",
+        "[True, True, True, True, True, True]",
     ]

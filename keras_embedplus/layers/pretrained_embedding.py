@@ -168,14 +168,18 @@ class PretrainedEmbedding(LookupEmbedding):
             vectors_or_path, kwargs
         )
         arguments.check_bool("trainable_oov", trainable_oov)
-        # Layer arguments fail here, before a large file is read.
+        # Layer arguments fail here, before a large file is read. The probe
+        # is never built: it creates no variable (which a distribution's
+        # layout could not shard) and draws no random numbers.
+        probe_kwargs = {"name": "from_vectors_arguments", **layer_kwargs}
+        ids_lib.validate_input_length(probe_kwargs.pop("input_length", None))
         cls(
             1,
             1,
             mask_zero=mask_zero,
             trainable_oov=trainable_oov,
-            oov_ids=[0] if trainable_oov else None,
-            **{"name": "from_vectors_arguments", **layer_kwargs},
+            num_oov_rows=1 if trainable_oov else None,
+            **probe_kwargs,
         )
         matrix, coverage = pretrained_source.aligned_matrix(
             vectors_or_path,

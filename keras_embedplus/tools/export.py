@@ -31,6 +31,14 @@ def layer_table(layer):
             "as `keras_embedplus.LookupEmbedding`). "
             f"Received: {type(layer).__name__}"
         )
+    if hasattr(layer, "token_vectors"):
+        raise TypeError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) makes a word's "
+            "vector from several rows (its word row and its n-gram rows), "
+            "so its rows are not word vectors. Pass "
+            "`keras_embedplus.to_keyed_vectors(layer, words)` instead of "
+            "the layer (plots take those vectors too)."
+        )
     if not layer.built:
         raise ValueError(
             f"Layer '{layer.name}' is not built yet, so it has no table: "
@@ -108,7 +116,9 @@ def to_keyed_vectors(layer, vocabulary):
 
     Args:
         layer: A built embedding layer (`LookupEmbedding`, `OneHotDense`,
-            `PretrainedEmbedding`, or Keras' `Embedding`).
+            `PretrainedEmbedding`, or Keras' `Embedding`), or a
+            `SubwordEmbedding`, whose vectors for the vocabulary's words
+            (known or unseen) are computed from its rows.
         vocabulary: A list of tokens (row `i` = token `i`), a dict
             token -> row, or a Keras `TextVectorization`, `StringLookup` or
             `IntegerLookup` layer: the vocabulary the ids were made with.
@@ -132,6 +142,8 @@ def to_keyed_vectors(layer, vocabulary):
     """
     from gensim.models import KeyedVectors
 
+    if hasattr(layer, "token_vectors"):
+        return _string_layer_vectors(layer, vocabulary)
     table = layer_table(layer)
     ids, tokens = word_rows(layer, vocabulary)
     vectors = KeyedVectors(table.shape[1])
@@ -156,7 +168,11 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
             it.
         format: String, default `"word2vec"`. `"word2vec"` (text with a
             `"<count> <dim>"` header), `"word2vec-binary"` or `"glove"`
-            (text, no header).
+            (text, no header); or, for a `SubwordEmbedding` only,
+            `"fasttext-bin"`: a fastText `.bin` with its word and n-gram
+            rows (pass `vocabulary=None`: the layer's own vocabulary is
+            written), which gensim's `load_facebook_vectors` reads back
+            with the layer's vectors for every word.
 
     Returns:
         The `pathlib.Path` of the written file.
@@ -176,6 +192,8 @@ def save_vectors(layer, vocabulary, path, format="word2vec"):
     """
     from keras_embedplus.vectors.write import write_vectors
 
+    if format == "fasttext-bin":
+        return _save_fasttext(layer, vocabulary, path)
     vectors = to_keyed_vectors(layer, vocabulary)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,3 +234,37 @@ def export_projector(layer, vocabulary, directory):
     from keras_embedplus.vectors.write import write_projector
 
     return write_projector(to_keyed_vectors(layer, vocabulary), directory)
+
+
+def _save_fasttext(layer, vocabulary, path):
+    from keras_embedplus.tools.fasttext_export import write_fasttext_bin
+
+    if not hasattr(layer, "token_vectors"):
+        raise ValueError(
+            "`format='fasttext-bin'` needs a `SubwordEmbedding` (a table of "
+            f"words and n-grams). Received: {type(layer).__name__}"
+        )
+    if vocabulary is not None and list(vocabulary) != list(layer.vocabulary):
+        raise ValueError(
+            "A fastText .bin holds the layer's own vocabulary: pass "
+            "`vocabulary=None` with `format='fasttext-bin'`."
+        )
+    return write_fasttext_bin(layer, path)
+
+
+def _string_layer_vectors(layer, vocabulary):
+    """The vectors of a layer that embeds strings (`SubwordEmbedding`):
+    every word of the vocabulary has one, in its vocabulary or not."""
+    from gensim.models import KeyedVectors
+
+    from keras_embedplus.vectors import vocabulary as vocabulary_lib
+
+    rows = vocabulary_lib.vocabulary_rows(vocabulary)
+    words = [
+        token
+        for token, kind in zip(rows.tokens, rows.kinds, strict=True)
+        if kind == vocabulary_lib.WORD
+    ]
+    vectors = KeyedVectors(layer.output_dim)
+    vectors.add_vectors(words, layer.token_vectors(words))
+    return vectors

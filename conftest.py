@@ -1,3 +1,5 @@
+"""What every test of the repository shares, docstring examples included."""
+
 import keras
 import numpy as np
 import pytest
@@ -7,7 +9,11 @@ import keras_embedplus
 
 @pytest.fixture(autouse=True)
 def _doctest_names(doctest_namespace):
-    """Docstring examples use `keras`, `keras_embedplus` and `np` as is."""
+    """Docstring examples use `keras`, `keras_embedplus` and `np` as is.
+
+    Here, at the root, so that the examples under `keras_embedplus/` get
+    the names whichever tests ran before them (or none).
+    """
     doctest_namespace.update(
         keras=keras, keras_embedplus=keras_embedplus, np=np
     )
