@@ -194,9 +194,11 @@ def check_input_length(layer, shape):
     if length is None or shape is None:
         return
     shape = tuple(shape)
-    if len(shape) >= 2 and (shape[1] is None or shape[1] == length):
+    # The axis `input_length` measures: 1 for sequences, -1 for bags.
+    axis = getattr(layer, "_input_length_axis", 1)
+    if len(shape) >= 2 and (shape[axis] is None or shape[axis] == length):
         return
-    received = shape[1] if len(shape) >= 2 else None
+    received = shape[axis] if len(shape) >= 2 else None
     raise ValueError(
         f"Layer `{layer.name}` ({type(layer).__name__}) was built for "
         f"inputs of length {length} (`input_length={length}`), but "
