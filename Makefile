@@ -11,7 +11,7 @@ DEMO_OUT ?= demo_output
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
 	tests/test_lazy_adam.py tests/test_sparse_gradients.py tests/test_data.py \
-	tests/test_backends.py tests/test_embedding_bag.py \
+	tests/test_backends.py tests/test_bad_ids.py tests/test_embedding_bag.py \
 	tests/test_subword_embedding.py keras_embedplus/layers keras_embedplus/data
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
@@ -55,6 +55,7 @@ bench: setup
 	$(BIN)/python benchmarks/sparse_gradients.py
 	$(BIN)/python benchmarks/word2vec.py
 	$(BIN)/python benchmarks/embedding_bag.py
+	$(BIN)/python benchmarks/bad_ids.py
 
 # The same benchmarks on the GPU; says "no GPU found, skipping" without one.
 bench-gpu: setup

@@ -11,6 +11,7 @@ from keras_embedplus.vectors.report import VectorFileError
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CheckIds",
     "Coverage",
     "Embedding",
     "EmbeddingBag",
@@ -38,6 +39,7 @@ __all__ = [
 # TensorFlow (about 4 s), for its subcommands that read vector files: then
 # the first use of one of these names imports them all.
 if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
+    from keras_embedplus._keras_names import CheckIds
     from keras_embedplus._keras_names import Embedding
     from keras_embedplus._keras_names import EmbeddingBag
     from keras_embedplus._keras_names import EmbeddingHistory

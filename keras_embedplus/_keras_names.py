@@ -7,6 +7,7 @@ this module at once, or on first use when the command line deferred it.
 
 from keras_embedplus import data
 from keras_embedplus import optimizers
+from keras_embedplus.layers.check_ids import CheckIds
 from keras_embedplus.layers.embedding_bag import EmbeddingBag
 from keras_embedplus.layers.lookup_embedding import LookupEmbedding
 from keras_embedplus.layers.one_hot_dense import OneHotDense
@@ -22,6 +23,7 @@ from keras_embedplus.tools.plots import plot_embeddings
 Embedding = LookupEmbedding
 
 __all__ = [
+    "CheckIds",
     "Embedding",
     "EmbeddingBag",
     "EmbeddingHistory",

@@ -4,6 +4,7 @@ import keras_embedplus
 from tests.harness import run_python
 
 PUBLIC_API = [
+    "CheckIds",
     "Coverage",
     "VectorFileError",
     "align_vectors",

@@ -79,6 +79,9 @@ class EmbeddingBag(LookupEmbedding):
     array([[3.5, 6. ]], dtype=float32)
     """
 
+    # `input_length` is the length of a bag: the last axis of the ids.
+    _input_length_axis = -1
+
     def __init__(
         self,
         input_dim,

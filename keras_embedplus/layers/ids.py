@@ -1,26 +1,26 @@
 """What the layers share about their integer inputs.
 
-Two things: the Keras 2 `input_length` argument (validated, and turned into
-the input shape that `Sequential.add` builds the model from), and the check
-that every id lies in `[0, input_dim)`.
+Two things: the Keras 2 `input_length` argument (validated, turned into
+the input shape that `Sequential.add` builds the model from, and enforced
+on the inputs), and the check that every id lies in `[0, input_dim)`.
 
 The check does not rely on the gather failing. TensorFlow's CPU gather raises
 an error buried under "Graph execution error" and its GPU gather silently
 returns zeros, so the ids are compared against the limits explicitly, which
-gives the same error on every device.
+gives the same error on CPU and GPU.
 
-On TensorFlow the check is in the graph: it runs eagerly, inside
-`tf.function`, `model.fit` and `model.predict`, and raises
-`tf.errors.InvalidArgumentError`. XLA (`jit_compile=True`) drops assertions
-and clamps out-of-range gathers to the last row, so there the rows of bad
-ids are set to NaN instead: the loss turns NaN rather than silently wrong
-(`keras.callbacks.TerminateOnNaN` stops training). On other backends the
-check runs wherever the ids are concrete values (eager JAX, PyTorch) and
-raises the same message as a `ValueError`. Under `jax.jit` (where Keras
-runs `fit`, `predict` and `evaluate` on JAX) the ids are abstract and
-cannot be checked, and JAX's gather would wrap negative ids to rows from
-the end and `one_hot` would give zeros, so the rows of bad ids are set to
-NaN there too, as under XLA.
+What a bad id does is the layer's `on_bad_id` policy. With `"raise"` (the
+default) the check raises wherever it can: on TensorFlow it is in the
+graph (eagerly, inside `tf.function`, `model.fit` and `model.predict`) and
+raises `tf.errors.InvalidArgumentError`; on JAX outside Keras' trainer and
+on PyTorch it runs on the concrete ids and raises a `ValueError` with the
+same message. Where it cannot raise (TensorFlow under XLA, JAX under
+`jax.jit`, and Keras' JAX trainer without jit: see `bad_id_record`) the
+rows of bad ids are set to NaN rather than left to the gather, which would
+clamp them (XLA), wrap negative ids (JAX) or give zeros (`one_hot`), and
+the layer records the ids for `keras_embedplus.CheckIds`, which raises
+after the step. `"nan"` and `"zero"` never raise: the rows of bad ids are
+NaN, or zeros, on every path.
 """
 
 import keras
@@ -29,6 +29,9 @@ from keras import ops
 
 from keras_embedplus._distinct import distinct
 from keras_embedplus._xla import in_xla_context
+from keras_embedplus.layers.bad_id_record import layer_record
+
+BAD_ID_POLICIES = ("raise", "nan", "zero")
 
 
 def validate_input_length(input_length):
@@ -70,9 +73,12 @@ def check_ids(layer, ids):
     """Returns `ids` once every id in it is known to be in range.
 
     Raises an error naming the layer, the offending id and `input_dim`
-    when an id is negative or `>= layer.input_dim`. Ragged and sparse
-    TensorFlow tensors are checked through their values.
+    when an id is negative or `>= layer.input_dim`, if the layer's policy
+    is `"raise"` and the step can raise. Ragged and sparse TensorFlow
+    tensors are checked through their values.
     """
+    if on_bad_id(layer) != "raise" or _cannot_raise(layer, ids):
+        return ids  # `guard_rows` sets the rows of bad ids.
     if keras.backend.backend() == "tensorflow":
         return _check_ids_tensorflow(layer, ids)
     return _check_ids_concrete(layer, ids)
@@ -81,8 +87,6 @@ def check_ids(layer, ids):
 def _check_ids_tensorflow(layer, ids):
     import tensorflow as tf
 
-    if in_xla_context(if_unknown=False):
-        return ids  # no assertion compiles: `guard_rows` marks bad rows.
     if isinstance(ids, tf.RaggedTensor):
         values = ids.flat_values
     elif isinstance(ids, tf.SparseTensor):
@@ -117,24 +121,92 @@ def _check_ids_tensorflow(layer, ids):
 
 
 def guard_rows(layer, ids, rows):
-    """Returns `rows` with NaN where an id is out of range, when compiled.
+    """Returns `rows` with the rows of bad ids set by the layer's policy.
 
-    Only where `check_ids` cannot raise: TensorFlow under XLA, and JAX
-    under `jax.jit`. Everywhere else `check_ids` has already raised for
+    `"nan"` and `"zero"`: NaN or zeros, everywhere. `"raise"`: NaN, and
+    the ids recorded for `keras_embedplus.CheckIds`, only where
+    `check_ids` cannot raise (TensorFlow under XLA, JAX under `jax.jit` or
+    in Keras' trainer); everywhere else `check_ids` has already raised for
     such ids, and this returns `rows` untouched at no cost.
     """
-    if not _cannot_raise(ids):
-        return rows
+    policy = on_bad_id(layer)
+    if policy == "raise":
+        if not _cannot_raise(layer, ids):
+            return rows
+        layer_record(layer).record(
+            ops.reshape(_flat_values(ids), (-1,)), layer.input_dim
+        )
+    fill = 0.0 if policy == "zero" else float("nan")
 
     def poison(flat_ids, flat_rows):
         in_range = ops.logical_and(
             ops.greater_equal(flat_ids, 0),
             ops.less(flat_ids, layer.input_dim),
         )
-        nan = ops.cast(float("nan"), flat_rows.dtype)
-        return ops.where(ops.expand_dims(in_range, -1), flat_rows, nan)
+        value = ops.cast(fill, flat_rows.dtype)
+        return ops.where(ops.expand_dims(in_range, -1), flat_rows, value)
 
     return map_values(ids, rows, poison)
+
+
+def gather_ids(layer, ids):
+    """Returns `ids` safe to gather with: bad ids read row 0.
+
+    Only with the `"nan"` and `"zero"` policies, where no check has raised
+    and a gather would fail on them (TensorFlow's and PyTorch's do);
+    `guard_rows` then overwrites their rows. Otherwise returns `ids`.
+    """
+    if not getattr(layer, "check_ids", True) or on_bad_id(layer) == "raise":
+        return ids
+
+    def clamp(values):
+        in_range = ops.logical_and(
+            ops.greater_equal(values, 0), ops.less(values, layer.input_dim)
+        )
+        return ops.where(in_range, values, ops.zeros_like(values))
+
+    return _map_flat(ids, clamp)
+
+
+def on_bad_id(layer):
+    """The layer's policy for bad ids (`"raise"` for foreign layers)."""
+    return getattr(layer, "on_bad_id", "raise")
+
+
+def validate_on_bad_id(value):
+    """Returns `value` after checking it is one of `BAD_ID_POLICIES`."""
+    if value not in BAD_ID_POLICIES:
+        raise ValueError(
+            f"`on_bad_id` must be one of {BAD_ID_POLICIES}. "
+            f"Received: on_bad_id={value!r}"
+        )
+    return value
+
+
+def check_input_length(layer, shape):
+    """Raises unless `shape` has length `layer.input_length` on axis 1.
+
+    As in Keras 2: a layer built for `input_length` takes `(batch,
+    input_length, ...)` inputs only, so its output shape (and the model's
+    `summary()`) is the shape it really outputs. Unknown lengths pass.
+    """
+    length = getattr(layer, "input_length", None)
+    if length is None or shape is None:
+        return
+    shape = tuple(shape)
+    # The axis `input_length` measures: 1 for sequences, -1 for bags.
+    axis = getattr(layer, "_input_length_axis", 1)
+    if len(shape) >= 2 and (shape[axis] is None or shape[axis] == length):
+        return
+    received = shape[axis] if len(shape) >= 2 else None
+    raise ValueError(
+        f"Layer `{layer.name}` ({type(layer).__name__}) was built for "
+        f"inputs of length {length} (`input_length={length}`), but "
+        f"received inputs of shape {shape}"
+        + (f", of length {received}" if received is not None else "")
+        + ". Pass inputs of shape (batch, input_length), or set "
+        "`input_length` to their length (or to None)."
+    )
 
 
 def gather_rows(table, ids, training=None):
@@ -218,16 +290,37 @@ def _spread(rows, numbers):
     return spread(rows)
 
 
-def _cannot_raise(ids):
-    """Whether `check_ids` could not raise for `ids`: they are compiled."""
+def _cannot_raise(layer, ids):
+    """Whether `check_ids` cannot raise for `ids`.
+
+    TensorFlow under XLA and JAX under `jax.jit` compile no error; in
+    Keras' JAX trainer an error would cost the model (`bad_id_record`).
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return in_xla_context(if_unknown=False)
     if backend == "jax":
         import jax
 
-        return isinstance(ids, jax.core.Tracer)
+        values = _flat_values(ids)  # JAX's sparse BCOO ids: dense
+        return isinstance(values, jax.core.Tracer) or _jax_trainer_detached(
+            layer
+        )
     return False
+
+
+def _jax_trainer_detached(layer):
+    """Whether Keras' JAX trainer has detached the layer's variables.
+
+    Keras 3.15.1 sets `variable._value = None` for the length of `fit`,
+    `predict` and `evaluate`, and re-attaches the values only when the
+    loop ends normally. If a later Keras stops detaching them, this reads
+    `False` and the check raises again, as it should.
+    """
+    return any(
+        getattr(variable, "_value", False) is None
+        for variable in layer.variables[:1]
+    )
 
 
 def _check_ids_concrete(layer, ids):
@@ -245,6 +338,30 @@ def _check_ids_concrete(layer, ids):
     return ids
 
 
+def _flat_values(ids):
+    """The values of dense, ragged (flat values) or sparse ids."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.flat_values
+        if isinstance(ids, tf.SparseTensor):
+            return ids.values
+    return ops.convert_to_tensor(ids, sparse=False)
+
+
+def _map_flat(ids, fn):
+    """Applies `fn` to the values of ids, keeping them ragged or sparse."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(ids, tf.RaggedTensor):
+            return ids.with_flat_values(fn(ids.flat_values))
+        if isinstance(ids, tf.SparseTensor):
+            return tf.SparseTensor(ids.indices, fn(ids.values), ids.dense_shape)
+    return fn(ops.convert_to_tensor(ids, sparse=False))
+
+
 def map_values(ids, rows, fn):
     """Applies `fn(ids, rows)` to the values of dense, ragged or sparse ids.
 
@@ -259,7 +376,7 @@ def map_values(ids, rows, fn):
             return rows.with_flat_values(fn(ids.flat_values, rows.flat_values))
         if isinstance(ids, tf.SparseTensor):
             return fn(tf.sparse.to_dense(ids), rows)
-    return fn(ids, rows)
+    return fn(ops.convert_to_tensor(ids, sparse=False), rows)
 
 
 def map_ids(ids, fn):

@@ -18,8 +18,10 @@ class LookupEmbedding(keras.layers.Embedding):
     had: `input_length` works as in Keras 2 (the layer, and a `Sequential`
     model it starts, are built at once, so `model.summary()` shows shapes
     and parameter counts), and ids outside `[0, input_dim)` raise an error
-    that names the layer, the id and `input_dim` on every device, instead
-    of a buried graph error on CPU and silent zeros on GPU. Everything else
+    that names the layer, the id and `input_dim` on CPU and GPU alike,
+    instead of a buried graph error on CPU and silent zeros on GPU (where
+    a compiled step cannot raise, the `keras_embedplus.CheckIds` callback
+    raises it after the step). Everything else
     (masking, `weights=`, LoRA, int8/int4 quantization, ragged and sparse
     inputs, mixed precision) behaves as in Keras.
 
@@ -42,6 +44,13 @@ class LookupEmbedding(keras.layers.Embedding):
         lora_alpha: Optional number. Scale of the LoRA update.
         check_ids: Boolean, default `True`. Whether to check that every id
             lies in `[0, input_dim)`.
+        on_bad_id: String, what an id outside `[0, input_dim)` does (with
+            `check_ids=True`). `"raise"` (default): an error, wherever the
+            step can raise; where it cannot (XLA, `jax.jit`, Keras' JAX
+            trainer) the rows of bad ids are NaN and
+            `keras_embedplus.CheckIds` raises the error after the step.
+            `"nan"`: NaN rows, never an error. `"zero"`: zero rows, never
+            an error.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...).
 
     Call arguments:
@@ -56,12 +65,17 @@ class LookupEmbedding(keras.layers.Embedding):
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.
 
     Errors:
-        An id outside `[0, input_dim)` raises `tf.errors.InvalidArgumentError`
-        on TensorFlow (eagerly and inside `fit`/`predict`) and `ValueError`
-        on other backends where the ids are concrete values (eager JAX,
-        PyTorch). Where no error can be raised (`jit_compile=True` on
-        TensorFlow, and `fit`/`predict` on JAX, which run under `jax.jit`)
-        the rows of bad ids are NaN instead.
+        With `on_bad_id="raise"`, an id outside `[0, input_dim)` raises
+        `tf.errors.InvalidArgumentError` on TensorFlow (eagerly, in
+        `tf.function` and inside `fit`/`predict`) and `ValueError` on
+        PyTorch and in eager JAX calls. Where no error can be raised inside
+        the step (`jit_compile=True` on TensorFlow; `fit`, `predict` and
+        `evaluate` on JAX, with or without jit) the rows of bad ids are
+        NaN, and the callback `keras_embedplus.CheckIds()` raises a
+        `ValueError` naming the layer, the id and `input_dim` after the
+        step. The model stays usable after any of these errors.
+        Inputs of another length than `input_length` raise a `ValueError`
+        naming both lengths.
 
     Example:
 
@@ -92,9 +106,11 @@ class LookupEmbedding(keras.layers.Embedding):
         lora_rank=None,
         lora_alpha=None,
         check_ids=True,
+        on_bad_id="raise",
         **kwargs,
     ):
         input_length = ids_lib.validate_input_length(input_length)
+        on_bad_id = ids_lib.validate_on_bad_id(on_bad_id)
         if not isinstance(check_ids, bool):
             raise ValueError(
                 "`check_ids` must be a boolean. "
@@ -120,6 +136,7 @@ class LookupEmbedding(keras.layers.Embedding):
             self.enable_lora(lora_rank, lora_alpha=lora_alpha)
         self.input_length = input_length
         self.check_ids = check_ids
+        self.on_bad_id = on_bad_id
         if input_length is not None:
             # Keras 2 behaviour: `Sequential.add` builds the model from this.
             self._input_shape_arg = (input_length,)
@@ -130,10 +147,15 @@ class LookupEmbedding(keras.layers.Embedding):
         rows = ops.cast(self._gather(ids, training), self.compute_dtype)
         return self._guarded(ids, rows)
 
+    def compute_output_shape(self, input_shape):
+        ids_lib.check_input_length(self, input_shape)
+        return super().compute_output_shape(input_shape)
+
     def get_config(self):
         config = super().get_config()
         config["input_length"] = self.input_length
         config["check_ids"] = self.check_ids
+        config["on_bad_id"] = self.on_bad_id
         return config
 
     def quantize(self, mode=None, type_check=True, config=None):
@@ -143,13 +165,16 @@ class LookupEmbedding(keras.layers.Embedding):
 
     def _int8_call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        return self._guarded(ids, super()._int8_call(ids, training))
+        rows = super()._int8_call(ids_lib.gather_ids(self, ids), training)
+        return self._guarded(ids, rows)
 
     def _int4_call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        return self._guarded(ids, super()._int4_call(ids, training))
+        rows = super()._int4_call(ids_lib.gather_ids(self, ids), training)
+        return self._guarded(ids, rows)
 
     def _checked_ids(self, inputs):
+        ids_lib.check_input_length(self, inputs.shape)
         if not ids_lib.is_index_dtype(inputs.dtype):
             inputs = ops.cast(inputs, "int32")
         if self.check_ids:
@@ -159,7 +184,9 @@ class LookupEmbedding(keras.layers.Embedding):
     def _gather(self, ids, training=None):
         # With LoRA the table is computed; otherwise read the variable.
         table = self.embeddings if self.lora_enabled else self._embeddings
-        return ids_lib.gather_rows(table, ids, training)
+        return ids_lib.gather_rows(
+            table, ids_lib.gather_ids(self, ids), training
+        )
 
     def _guarded(self, ids, rows):
         if self.check_ids:

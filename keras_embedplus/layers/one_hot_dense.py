@@ -85,7 +85,10 @@ class OneHotDense(LookupEmbedding):
         if _is_dense_float(inputs):
             inputs, whole = float_ids.whole_ids(self, inputs)
         ids = self._checked_ids(inputs)
-        rows = self._guarded(ids, ids_lib.map_ids(ids, self._one_hot_rows))
+        rows = self._guarded(
+            ids,
+            ids_lib.map_ids(ids_lib.gather_ids(self, ids), self._one_hot_rows),
+        )
         if whole is not None:
             # Where no error can be raised (compiled code), NaN rows.
             nan = ops.cast(float("nan"), rows.dtype)

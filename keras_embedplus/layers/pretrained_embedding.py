@@ -162,6 +162,8 @@ class PretrainedEmbedding(LookupEmbedding):
         """
         from keras_embedplus.layers import pretrained_source
 
+        if mask_zero:
+            _refuse_oov_at_padding(vocabulary)
         load_options, layer_kwargs = pretrained_source.split_options(
             vectors_or_path, kwargs
         )
@@ -388,7 +390,9 @@ class PretrainedEmbedding(LookupEmbedding):
         )
 
     def _with_oov_rows(self, ids, rows):
-        positions = ids_lib.gather_rows(self.oov_positions, ids)
+        positions = ids_lib.gather_rows(
+            self.oov_positions, ids_lib.gather_ids(self, ids)
+        )
         oov_rows = ids_lib.gather_rows(
             self.oov_embeddings, ops.maximum(positions, 0)
         )
@@ -411,3 +415,25 @@ class PretrainedEmbedding(LookupEmbedding):
         positions = np.full((self.input_dim,), -1, dtype="int32")
         positions[oov_ids] = np.arange(len(oov_ids), dtype="int32")
         self.oov_positions.assign(positions)
+
+
+def _refuse_oov_at_padding(vocabulary):
+    """Raises if id 0 is the OOV token, which `mask_zero=True` would mask."""
+    if hasattr(vocabulary, "get_vocabulary"):
+        tokens = list(vocabulary.get_vocabulary())
+    elif isinstance(vocabulary, (list, tuple, np.ndarray)):
+        tokens = list(vocabulary)
+    else:
+        return  # a dict: `vocabulary_rows` reads row 0 from its indices
+    oov_token = getattr(vocabulary, "oov_token", "[UNK]")
+    if tokens[:1] == [oov_token]:
+        raise ValueError(
+            "`mask_zero=True` reserves id 0 for padding, but id 0 of the "
+            f"vocabulary is the OOV ([UNK]) token {oov_token!r}: every "
+            "unknown token would be masked as padding (and a masked "
+            "average over a row of unknown tokens is NaN). `StringLookup` "
+            "and `IntegerLookup` put it there unless given a `mask_token`: "
+            'build the lookup with `mask_token=""` (`mask_token=0` for '
+            "`IntegerLookup`) so that padding is id 0 and [UNK] id 1, or "
+            "pass `mask_zero=False`."
+        )

@@ -1,0 +1,141 @@
+"""The cost of the bad-id signal on compiled steps, measured in one run.
+
+Where a step is compiled (TensorFlow with `jit_compile=True`, JAX under
+`jax.jit`) the layer cannot raise: it sets the rows of bad ids to NaN and
+records them, and `keras_embedplus.CheckIds` reads the record after every
+batch. This times a `fit` epoch and a `predict` pass, per batch, of the
+same model three ways, all with clean ids:
+
+- `check_ids=False`: no check, no record (the reference);
+- the default (`on_bad_id="raise"`): NaN guard + record in the step;
+- the default + the `CheckIds` callback (checks at the end of a run);
+- the default + `CheckIds(every_batch=True)` (checks after every batch).
+
+Goal: the default with `CheckIds()` within 2% of `check_ids=False`. Each
+timing is the median over interleaved rounds (A, B, C, A, B, C, ...).
+
+    KERAS_BACKEND=tensorflow python benchmarks/bad_ids.py
+    KERAS_BACKEND=jax python benchmarks/bad_ids.py
+    python benchmarks/bad_ids.py --quick
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_embedplus  # noqa: E402
+
+
+def build_model(args, **layer_kwargs):
+    inputs = keras.Input((args.length,), dtype="int32")
+    layer = keras_embedplus.LookupEmbedding(
+        args.vocabulary, args.dim, **layer_kwargs
+    )
+    pooled = keras.layers.GlobalAveragePooling1D()(layer(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
+    jit = {} if keras.backend.backend() == "jax" else {"jit_compile": True}
+    model.compile(optimizer="sgd", loss="mse", **jit)
+    return model
+
+
+def time_per_batch(run, batches):
+    """Wall and CPU seconds per batch of `run()`, after a warm-up run.
+
+    CPU time (of this process, every thread) suffers less than wall time
+    from other jobs on a shared machine.
+    """
+    run()  # warm-up: tracing and compilation
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return (
+        (time.perf_counter() - wall) / batches,
+        (time.process_time() - cpu) / batches,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocabulary", type=int, default=50_000)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--length", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.batches, args.rounds = 10, 3
+    rng = np.random.default_rng(0)
+    size = args.batch * args.batches
+    ids = rng.integers(0, args.vocabulary, (size, args.length), "int32")
+    targets = rng.normal(size=(size, 1)).astype("float32")
+    variants = {
+        "check_ids=False": (build_model(args, check_ids=False), []),
+        "default": (build_model(args), []),
+        "default + CheckIds()": (
+            build_model(args),
+            [keras_embedplus.CheckIds()],
+        ),
+        "default + CheckIds(every_batch=True)": (
+            build_model(args),
+            [keras_embedplus.CheckIds(every_batch=True)],
+        ),
+    }
+    times = {(name, kind): [] for name in variants for kind in ("fit", "pr")}
+    for _ in range(args.rounds):
+        for name, (model, callbacks) in variants.items():
+            times[name, "fit"].append(
+                time_per_batch(
+                    lambda m=model, c=callbacks: m.fit(
+                        ids,
+                        targets,
+                        batch_size=args.batch,
+                        verbose=0,
+                        callbacks=c,
+                        shuffle=False,
+                    ),
+                    args.batches,
+                )
+            )
+            times[name, "pr"].append(
+                time_per_batch(
+                    lambda m=model, c=callbacks: m.predict(
+                        ids, batch_size=args.batch, verbose=0, callbacks=c
+                    ),
+                    args.batches,
+                )
+            )
+    load = os.getloadavg()[0]
+    print(
+        f"backend={keras.backend.backend()} V={args.vocabulary} "
+        f"dim={args.dim} batch={args.batch}x{args.length} compiled, "
+        f"{args.rounds} rounds, load average {load:.1f}"
+    )
+    print(
+        "| variant | fit ms/batch (wall / CPU) | ratio (wall / CPU) "
+        "| predict ms/batch (wall / CPU) | ratio (wall / CPU) |"
+    )
+    print("|---|---|---|---|---|")
+
+    def median(name, kind, clock):
+        return statistics.median(t[clock] for t in times[name, kind])
+
+    for name in variants:
+        row = []
+        for kind in ("fit", "pr"):
+            wall, cpu = median(name, kind, 0), median(name, kind, 1)
+            base_wall = median("check_ids=False", kind, 0)
+            base_cpu = median("check_ids=False", kind, 1)
+            row.append(f"{wall * 1e3:.2f} / {cpu * 1e3:.2f}")
+            row.append(f"{wall / base_wall:.3f}x / {cpu / base_cpu:.3f}x")
+        print(f"| {name} | " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

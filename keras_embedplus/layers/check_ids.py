@@ -1,0 +1,127 @@
+import keras
+
+from keras_embedplus.layers import ids as ids_lib
+from keras_embedplus.layers.bad_id_record import layer_record
+
+
+class CheckIds(keras.callbacks.Callback):
+    """Raises the bad-id error that a compiled step could not raise.
+
+    A lookup layer of this package raises an error naming the layer, the id
+    and `input_dim` for an id outside `[0, input_dim)` wherever the step can
+    raise. Where it cannot (TensorFlow with `jit_compile=True`, which Keras
+    picks by default on GPUs; and `fit`, `predict` and `evaluate` on JAX,
+    with or without `jax.jit`), the rows of bad ids are NaN and the layer
+    records the ids instead. This callback reads those records at the end
+    of every epoch of `fit` and at the end of `evaluate` and `predict`, and
+    raises the same error as a `ValueError`, with the number of bad ids,
+    once Keras has put the model's state back in place: the model still
+    predicts, trains, saves and reloads afterwards.
+
+    NaN alone is not a signal: `predict` returns it silently, and a
+    quantized (`int8`) `Dense` downstream turns it into an ordinary
+    number. Pass this callback to `fit`, `predict` and `evaluate` wherever
+    the step may be compiled.
+
+    In `fit`, the step that saw the bad id has already been applied when
+    the error is raised (with NaN rows, the weights it updates turn NaN):
+    keep a checkpoint, or validate the ids on the input pipeline.
+
+    Args:
+        every_batch: Boolean, default `False`. Also check after every batch,
+            to stop at the step that saw the bad id. This makes Keras wait
+            for every step to finish before it starts the next (as any
+            callback with batch hooks does); on JAX, whose host callbacks
+            run asynchronously, the error may still come a batch late.
+
+    Layers with `on_bad_id="nan"` or `"zero"`, or `check_ids=False`,
+    record nothing.
+
+    Example:
+
+    >>> import re
+    >>> import numpy as np
+    >>> inputs = keras.Input((2,), dtype="int32")
+    >>> layer = keras_embedplus.Embedding(5, 2, name="words")
+    >>> model = keras.Model(inputs, layer(inputs))
+    >>> model.compile(jit_compile=True)
+    >>> try:
+    ...     model.predict(np.array([[1, 7]]), verbose=0,
+    ...                   callbacks=[keras_embedplus.CheckIds()])
+    ... except ValueError as error:
+    ...     print(re.search(r"`words`.*input_dim=5", str(error))[0])
+    `words` (LookupEmbedding) received id 7, outside the vocabulary [0, 5)...
+    >>> model.predict(np.array([[1, 4]]), verbose=0).shape
+    (1, 2, 2)
+    """
+
+    def __init__(self, every_batch=False):
+        super().__init__()
+        if not isinstance(every_batch, bool):
+            raise ValueError(
+                "`every_batch` must be a boolean. "
+                f"Received: every_batch={every_batch!r}"
+            )
+        self.every_batch = every_batch
+        if every_batch:
+            # Only then: a batch hook makes Keras wait for every step.
+            self.on_train_batch_end = lambda batch, logs=None: self._check(
+                "fit"
+            )
+            self.on_test_batch_end = lambda batch, logs=None: self._check(
+                "evaluate"
+            )
+            self.on_predict_batch_end = lambda batch, logs=None: self._check(
+                "predict"
+            )
+
+    def on_train_begin(self, logs=None):
+        self._start()
+
+    def on_test_begin(self, logs=None):
+        self._start()
+
+    def on_predict_begin(self, logs=None):
+        self._start()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check("fit", wait=True)
+
+    def on_test_end(self, logs=None):
+        self._check("evaluate", wait=True)
+
+    def on_predict_end(self, logs=None):
+        self._check("predict", wait=True)
+
+    def _start(self):
+        # Records left by steps run without this callback are not ours.
+        self._layers = [
+            layer
+            for layer in self.model._flatten_layers(include_self=False)
+            if isinstance(layer, keras.layers.Embedding)
+        ]
+        for layer in self._layers:
+            layer_record(layer).take()
+
+    def _check(self, where, wait=False):
+        if not getattr(self, "_layers", None):
+            return
+        if wait and keras.backend.backend() == "jax":
+            import jax
+
+            # JAX's host callbacks run asynchronously: wait for all of them
+            # at the end of a run (after a batch, they may lag a step).
+            jax.effects_barrier()
+        for layer in self._layers:
+            count, worst = layer_record(layer).take()
+            if count:
+                # On JAX this re-attaches the model's state first.
+                _ = self.model
+                for other in self._layers:
+                    layer_record(other).take()
+                raise ValueError(
+                    ids_lib.id_error_message(layer, worst)
+                    + f" ({count} bad id{'s' if count > 1 else ''} in a "
+                    f"compiled step of `{where}`, where the layer could "
+                    "not raise: their rows were NaN.)"
+                )
