@@ -218,3 +218,26 @@ def run_python(*parts, **env):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.splitlines()
+
+
+def results_on_other_backends(module, folder):
+    """Runs `python -m module PATH` on JAX and PyTorch, fresh processes.
+
+    `module` (e.g. `"tests.sparse_parity"`) saves its results to the `.npz`
+    file PATH; returns `{backend: {name: array}}` for `"jax"` and
+    `"torch"`, to compare with what the TensorFlow process computes.
+    """
+    results = {}
+    for backend in ("jax", "torch"):
+        path = os.path.join(folder, f"{backend}.npz")
+        run_python(
+            "import sys, runpy\n",
+            f"sys.argv = [{module!r}, {path!r}]\n",
+            f"runpy.run_module({module!r}, run_name='__main__')\n",
+            KERAS_BACKEND=backend,
+            JAX_PLATFORMS="cpu",
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        with np.load(path) as stored:
+            results[backend] = dict(stored)
+    return results

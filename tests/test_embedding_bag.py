@@ -13,8 +13,8 @@ from keras_embedplus import EmbeddingBag
 from keras_embedplus import LookupEmbedding
 from tests.harness import id_error
 from tests.harness import requires_tensorflow
+from tests.harness import results_on_other_backends
 from tests.harness import run_layer_test
-from tests.harness import run_python
 
 COMBINERS = ["sum", "mean", "sqrtn", "max"]
 IDS = np.array([[1, 2, 0, 3], [4, 0, 0, 0], [0, 0, 0, 0]], dtype="int32")
@@ -549,21 +549,9 @@ FLOAT32_NOISE = 1e-5
 @pytest.fixture(scope="module")
 def bags_on_other_backends(tmp_path_factory):
     """Trained tables from fresh JAX and PyTorch processes."""
-    folder = tmp_path_factory.mktemp("bag_parity")
-    results = {}
-    for backend in ("jax", "torch"):
-        path = folder / f"{backend}.npz"
-        run_python(
-            "import sys, runpy\n",
-            f"sys.argv = ['bag_parity', {str(path)!r}]\n",
-            "runpy.run_module('tests.bag_parity', run_name='__main__')\n",
-            KERAS_BACKEND=backend,
-            JAX_PLATFORMS="cpu",
-            TF_CPP_MIN_LOG_LEVEL="2",
-        )
-        with np.load(path) as stored:
-            results[backend] = dict(stored)
-    return results
+    return results_on_other_backends(
+        "tests.bag_parity", tmp_path_factory.mktemp("bag_parity")
+    )
 
 
 @requires_tensorflow

@@ -17,6 +17,7 @@ from keras import ops
 
 import keras_embedplus
 from tests import sparse_parity
+from tests.harness import results_on_other_backends
 from tests.harness import run_python
 
 BACKEND = keras.backend.backend()
@@ -205,21 +206,9 @@ def test_lazy_adam_sums_slices_it_was_not_given_summed(compile_kwargs):
 @pytest.fixture(scope="module")
 def other_backends(tmp_path_factory):
     """Every optimizer's trained tables on JAX and PyTorch, fresh processes."""
-    folder = tmp_path_factory.mktemp("parity")
-    results = {}
-    for backend in ("jax", "torch"):
-        path = folder / f"{backend}.npz"
-        run_python(
-            "import sys, runpy\n",
-            f"sys.argv = ['sparse_parity', {str(path)!r}]\n",
-            "runpy.run_module('tests.sparse_parity', run_name='__main__')\n",
-            KERAS_BACKEND=backend,
-            JAX_PLATFORMS="cpu",
-            TF_CPP_MIN_LOG_LEVEL="2",
-        )
-        with np.load(path) as stored:
-            results[backend] = dict(stored)
-    return results
+    return results_on_other_backends(
+        "tests.sparse_parity", tmp_path_factory.mktemp("parity")
+    )
 
 
 def untrained():
