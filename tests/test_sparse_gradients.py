@@ -10,6 +10,7 @@ every Keras optimizer; the other runs check the one-step case in-process.
 import keras
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -178,6 +179,14 @@ def test_no_numbering_where_no_gradient_is_taken():
     layer = keras_embedplus.LookupEmbedding(4, 2)
     assert "Unique" not in op_types(layer, training=False)
     assert "Unique" in op_types(layer, training=True)
+    # PretrainedEmbedding's trainable OOV rows, the same way.
+    vectors = KeyedVectors(2)
+    vectors.add_vectors(["a", "b"], np.array([[1.0, 2.0], [3.0, 4.0]]))
+    pretrained = keras_embedplus.PretrainedEmbedding.from_vectors(
+        vectors, ["a", "b", "c", "d"], oov="zeros", trainable_oov=True
+    )
+    assert "Unique" not in op_types(pretrained, training=False)
+    assert "Unique" in op_types(pretrained, training=True)
 
 
 @ON_TF

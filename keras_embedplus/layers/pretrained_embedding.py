@@ -55,6 +55,9 @@ class PretrainedEmbedding(LookupEmbedding):
 
     Call arguments:
         inputs: Integer tensor of ids in `[0, input_dim)`.
+        training: Optional boolean, passed by Keras. On TensorFlow, `False`
+            skips numbering the distinct ids of trainable rows (`predict`,
+            `evaluate`), which only the gradient needs.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`; id
@@ -223,11 +226,15 @@ class PretrainedEmbedding(LookupEmbedding):
             )
         self._freeze_pretrained_rows()
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        outputs = self._gather(ids)
+        outputs = self._gather(ids, training)
         if self.trainable_oov:
-            outputs = ids_lib.map_values(ids, outputs, self._with_oov_rows)
+            outputs = ids_lib.map_values(
+                ids,
+                outputs,
+                lambda ids, rows: self._with_oov_rows(ids, rows, training),
+            )
         return self._guarded(ids, ops.cast(outputs, self.compute_dtype))
 
     def get_config(self):
@@ -389,12 +396,12 @@ class PretrainedEmbedding(LookupEmbedding):
             and not self.lora_enabled
         )
 
-    def _with_oov_rows(self, ids, rows):
+    def _with_oov_rows(self, ids, rows, training=None):
         positions = ids_lib.gather_rows(
             self.oov_positions, ids_lib.gather_ids(self, ids)
         )
         oov_rows = ids_lib.gather_rows(
-            self.oov_embeddings, ops.maximum(positions, 0)
+            self.oov_embeddings, ops.maximum(positions, 0), training
         )
         is_oov = ops.expand_dims(ops.greater_equal(positions, 0), -1)
         return ops.where(is_oov, ops.cast(oov_rows, rows.dtype), rows)
