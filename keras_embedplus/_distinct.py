@@ -20,8 +20,8 @@ def distinct(indices):
     with the same index get the same number. Outside XLA, `ids` are the
     distinct indices in order of first appearance (`tf.unique`). Under XLA
     `ids` has the static length of `indices`: its first entries are the
-    distinct indices in increasing order, and the rest are `0`, numbered
-    by no position.
+    distinct indices in increasing order, and the rest repeat the smallest
+    index, numbered by no position.
     """
     import tensorflow as tf
 
@@ -42,4 +42,9 @@ def distinct(indices):
         tf.where(starts, ordered, tf.zeros_like(ordered)),
         [size],
     )
+    # The padding repeats the smallest index, a row the batch looked up:
+    # a zero slice there changes nothing, where one at row 0 would make a
+    # lazy optimizer (LazyAdam) update a row the batch never touched.
+    count = tf.reduce_sum(tf.cast(starts, tf.int32))
+    ids = tf.where(tf.range(size) < count, ids, tf.reduce_min(indices))
     return ids, numbers

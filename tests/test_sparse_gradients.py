@@ -361,3 +361,34 @@ def test_mirrored_strategy_replicas_give_each_row_once():
     # concatenated slices, two equal ones per row: sqrt(2) times the step of
     # one device (0.01). Update the page if Keras changes this.
     np.testing.assert_allclose(result["adam"], 0.01 * 2**0.5, rtol=1e-3)
+
+
+@ON_TF
+@pytest.mark.parametrize("compile_kwargs", COMPILES, ids=str)
+def test_lazy_adam_leaves_rows_the_batches_never_looked_up(compile_kwargs):
+    """Row 0 is looked up once, then never: it must not move again.
+
+    (TensorFlow only: on JAX and PyTorch gradients are dense and LazyAdam
+    is Adam, which moves every row with momentum.)
+
+    Under XLA the distinct ids are padded to the batch length; padding
+    with row 0 made LazyAdam update row 0 at every step.
+    """
+    table = np.full((6, 2), 0.5, "float32")
+    layer = keras_embedplus.LookupEmbedding(6, 2, weights=table)
+    inputs = keras.Input((3,), dtype="int32")
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(
+        optimizer=keras_embedplus.optimizers.LazyAdam(0.1),
+        loss="mse",
+        **compile_kwargs,
+    )
+    target = np.zeros((1, 3, 2), "float32")
+    model.train_on_batch(np.array([[0, 1, 4]], "int32"), target)
+    row_0 = ops.convert_to_numpy(layer.embeddings)[0].copy()
+    for _ in range(2):
+        model.train_on_batch(np.array([[5, 5, 2]], "int32"), target)
+    after = ops.convert_to_numpy(layer.embeddings)
+    np.testing.assert_array_equal(after[0], row_0)
+    np.testing.assert_array_equal(after[1], row_0)
+    assert np.abs(after[5] - 0.5).max() > 0.05

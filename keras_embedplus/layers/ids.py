@@ -257,7 +257,7 @@ def _gather_summed(variable, ids):
     Each distinct id's row is read once, then spread to the positions of
     the id; the gradient of the spreading sums the positions of a row, so
     the variable's gradient gets one slice per distinct id. Under XLA the
-    distinct ids are padded to the batch length with id 0 (see
+    distinct ids are padded to the batch length with a looked-up id (see
     `keras_embedplus._distinct`); their slices are zeros.
 
     (A `tf.custom_gradient` around the variable's own gather would need no
