@@ -95,3 +95,15 @@ def test_the_command_line_defers_keras_until_a_name_is_used():
         "True",
         "[True, True, True, True, True, True]",
     ]
+
+
+def test_import_on_another_backend_leaves_tensorflow_out():
+    """A JAX or PyTorch user does not pay TensorFlow's import (~4 s)."""
+    lines = run_python(
+        "import sys\n",
+        "import keras_embedplus\n",
+        "print('tensorflow' in sys.modules)\n",
+        KERAS_BACKEND="jax",
+        JAX_PLATFORMS="cpu",
+    )
+    assert lines[-1] == "False"

@@ -2,7 +2,6 @@ import itertools
 import numbers
 
 import numpy as np
-import tensorflow as tf
 
 # Tokens per slice of the corpus turned into pairs at once: bounds memory
 # (about 100 bytes of pairs per token) on corpora of any size.
@@ -94,6 +93,8 @@ def skipgram_dataset(
     >>> labels[0].numpy()
     array([1., 0., 0., 0.], dtype=float32)
     """
+    import tensorflow as tf
+
     corpus = _Corpus(sequences, vocabulary_size, oov_ids)
     window = _positive_integer("window", window)
     negatives = _positive_integer("negatives", negatives, minimum=0)

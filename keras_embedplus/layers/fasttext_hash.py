@@ -14,8 +14,6 @@ inside `tf.function` and inside `tf.data`: the n-grams of every character
 start are hashed together, one byte position at a time.
 """
 
-import tensorflow as tf
-
 _FNV_OFFSET = 2166136261
 _FNV_PRIME = 16777619
 _LOW_32 = 0xFFFFFFFF
@@ -34,6 +32,8 @@ def ngram_hashes(words, minn, maxn):
         word the unsigned 32-bit hashes of its n-grams, in gensim's order
         (by start character, then by length).
     """
+    import tensorflow as tf
+
     words = tf.convert_to_tensor(words, tf.string)
     n_words = tf.shape(words, out_type=tf.int64)[0]
     if maxn <= 0 or maxn < minn:

@@ -1,6 +1,5 @@
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_embedplus.layers.fasttext_hash import ngram_hashes
 
@@ -80,6 +79,8 @@ class SubwordIds(keras.layers.Layer):
         output_length=None,
         **kwargs,
     ):
+        import tensorflow as tf
+
         kwargs.setdefault("dtype", "string")
         super().__init__(**kwargs)
         self.vocabulary = _check_vocabulary(vocabulary)
@@ -121,6 +122,8 @@ class SubwordIds(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
+        import tensorflow as tf
+
         tokens, was_native = _to_tf_strings(inputs)
         if isinstance(tokens, tf.RaggedTensor):
             if self.ragged:
@@ -184,6 +187,8 @@ class SubwordIds(keras.layers.Layer):
 
     def _ids(self, tokens):
         """Returns the ragged ids `(len(tokens), None)` of 1-D tokens."""
+        import tensorflow as tf
+
         n_tokens = tf.shape(tokens, out_type=tf.int64)[0]
         present = tf.strings.length(tokens) > 0
         word = self._table.lookup(tokens)
@@ -257,6 +262,8 @@ def _check_count(name, value):
 
 def _to_tf_strings(inputs):
     """Returns `(tf string tensor, whether the input was a TF tensor)`."""
+    import tensorflow as tf
+
     if isinstance(inputs, (tf.Tensor, tf.RaggedTensor)):
         if inputs.dtype != tf.string:
             raise ValueError(
@@ -272,6 +279,8 @@ def _to_tf_strings(inputs):
 def _from_tf(ids, was_native):
     """Ids as TF tensors for TF inputs or the TF backend, else numpy-backed
     tensors of the current backend."""
+    import tensorflow as tf
+
     if was_native or keras.backend.backend() == "tensorflow":
         return ids
     if isinstance(ids, tf.RaggedTensor):
