@@ -253,6 +253,13 @@ def test_detection_errors(tmp_path, reference):
         VectorFileError, match=r"junk.txt, line 1: cannot tell the format"
     ):
         keras_embedplus.load_vectors(junk)
+    # After blank lines, and on a first line longer than detection reads.
+    junk.write_text("\n\nhello world\n")
+    with pytest.raises(VectorFileError, match=r"junk.txt, line 3: cannot"):
+        keras_embedplus.load_vectors(junk)
+    junk.write_text("abc " + "def " * 20_000)
+    with pytest.raises(VectorFileError, match=r"junk.txt, line 1: cannot"):
+        keras_embedplus.load_vectors(junk)
     empty = tmp_path / "empty.vec"
     empty.write_bytes(b"\n\n")
     with pytest.raises(VectorFileError, match=r"line 1: the file is empty"):

@@ -125,7 +125,12 @@ def _sniff(head, path):
             "(the one with header.json)",
         )
     text = head[len(BOM) :] if head.startswith(BOM) else head
-    lines = [line for line in text.split(b"\n", 50) if line.strip()]
+    numbered = [
+        (number, line)
+        for number, line in enumerate(text.split(b"\n", 50), 1)
+        if line.strip()
+    ]
+    lines = [line for _, line in numbered]
     if len(head) == _HEAD and b"\n" not in text and lines:
         # A first line longer than the head: its last field may be cut.
         lines = [lines[0].rsplit(b" ", 1)[0]]
@@ -152,7 +157,7 @@ def _sniff(head, path):
         f"cannot tell the format: {lines[0][:40]!r} is neither a word2vec "
         "header '<count> <dim>' nor a word followed by numbers; pass "
         f"format= (one of {', '.join(FORMATS)})",
-        line=text.split(b"\n").index(lines[0]) + 1,
+        line=numbered[0][0],
     )
 
 
