@@ -385,6 +385,19 @@ def test_vector_subcommands_start_without_tensorflow(
     assert run_python(script)[-1] == "[]"
 
 
+def test_help_starts_without_gensim_or_keras():
+    script = (
+        "import sys, keras_embedplus_cli\n"
+        "try:\n"
+        "    keras_embedplus_cli.main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0\n"
+        "heavy = ('gensim', 'keras', 'tensorflow')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    assert run_python(script)[-1] == "[]"
+
+
 def test_plurals_follow_the_count(tmp_path, capsys):
     one = tmp_path / "one.txt"
     one.write_text("the 0.1 0.2\n", encoding="utf-8")
