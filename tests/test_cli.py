@@ -476,16 +476,19 @@ def test_inspect_reads_the_projector_files_the_package_writes(tmp_path, capsys):
     )
     done = call_cli(capsys, "inspect", vectors_path)
     assert "'the', 'king'" in done.stdout
+    done = call_cli(capsys, "inspect", vectors_path, "--limit", "2")
+    assert "sample:       'the', 'king'\n" in done.stdout
     # Without labels, the words are the row numbers, and it says so.
     (folder / "metadata.tsv").unlink()
     done = call_cli(capsys, "inspect", vectors_path)
     assert "no metadata.tsv: the words are row numbers" in done.stdout
     assert "'0', '1', '2'" in done.stdout
     (folder / "metadata.tsv").write_text("the\nking\n")
-    assert_user_error(
-        call_cli(capsys, "inspect", vectors_path),
-        "metadata.tsv: holds 2 labels for the 7 vectors",
-    )
+    for limit in ([], ["--limit", "2"]):
+        assert_user_error(
+            call_cli(capsys, "inspect", vectors_path, *limit),
+            "metadata.tsv: holds 2 labels for the 7 vectors",
+        )
     (folder / "vectors.tsv").write_text("0.1\t0.2\nx\t0.3\n")
     assert_user_error(
         call_cli(capsys, "inspect", vectors_path),

@@ -14,9 +14,10 @@ import os
 import sys
 
 from keras_embedplus.tools import commands
+from keras_embedplus.vectors.write import FORMATS
 
 PROG = "keras-embedplus"
-OUTPUT_FORMATS = ("cache", "word2vec", "word2vec-binary", "glove")
+OUTPUT_FORMATS = ("cache", *FORMATS)
 DEBUG_VARIABLE = "KERAS_EMBEDPLUS_DEBUG"
 
 
