@@ -291,6 +291,7 @@ def test_from_vectors_forwards_encoding_format_and_limit(tmp_path):
         ({"nonsense": 1}, "Unrecognized keyword arguments"),
         ({"oov": "glove"}, "`oov` must be one of"),
         ({"seed": "7"}, "`seed` must be"),
+        ({"seed": True}, "`seed` must be"),
         ({"trainable": "no"}, "`trainable` must be a boolean"),
         ({"trainable_oov": 1}, "`trainable_oov` must be a boolean"),
     ],

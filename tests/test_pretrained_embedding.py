@@ -273,3 +273,11 @@ def test_from_vectors_reads_the_vocabulary_once(mask_zero, tmp_path):
         )
         assert vocabulary.reads == alone.reads
         assert layer.coverage.found_lowercase == 1
+
+
+def test_a_numpy_integer_seed_is_a_seed():
+    # Python's and numpy's integers are integers, as everywhere in the
+    # package; booleans are not (see test_pretrained_contract).
+    np.testing.assert_array_equal(
+        table(from_vectors(seed=np.int64(3))), table(from_vectors(seed=3))
+    )

@@ -9,6 +9,7 @@ read, and draws the `"random"` policy's seed from Keras' random generator
 when none is given.
 """
 
+import numbers
 import os
 import warnings
 
@@ -90,7 +91,9 @@ def aligned_matrix(
             f"Received: lowercase_fallback={lowercase_fallback!r}"
         )
     if seed is not None and (
-        not isinstance(seed, int) or isinstance(seed, bool) or seed < 0
+        not isinstance(seed, numbers.Integral)
+        or isinstance(seed, bool)
+        or seed < 0
     ):
         raise ValueError(
             f"`seed` must be a non-negative integer or None. Received: "
