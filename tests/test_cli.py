@@ -682,3 +682,23 @@ def test_nonfinite_and_truncation_flags_reach_the_reader(tmp_path, capsys):
     with pytest.warns(UserWarning):
         done = call_cli(capsys, "inspect", cut, "--on-truncation", "warn")
     assert "words:        2\n" in done.stdout
+
+
+def test_neighbors_leave_zero_vectors_out(tmp_path, capsys):
+    # An exported layer's OOV rows can be zeros: no direction, no cosine.
+    path = tmp_path / "with_zeros.txt"
+    path.write_text(
+        "king 1.0 0.9\nqueen 0.9 1.0\nnone 0.0 0.0\nman 1.0 -0.2\n",
+        encoding="utf-8",
+    )
+    done = call_cli(capsys, "neighbors", path, "king", "-k", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert [line.split()[1] for line in done.stdout.splitlines()[1:]] == [
+        "queen",
+        "man",
+    ]
+    assert_user_error(
+        call_cli(capsys, "neighbors", path, "none"),
+        "the vector of 'none' is all zeros",
+    )

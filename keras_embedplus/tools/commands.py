@@ -141,8 +141,18 @@ def _print_neighbors(vectors, word, k):
     source = ""
     if word not in vectors.key_to_index:
         source = " (not in the file: its vector is built from subwords)"
+    if not np.any(vectors[word]):
+        raise UsageError(
+            f"the vector of {word!r} is all zeros (a row that had no "
+            "vector, such as an OOV row exported with zeros): it has no "
+            "direction, so no nearest words"
+        )
     print(f"nearest to {word!r} by cosine similarity{source}:")
-    neighbours = vectors.most_similar(word, topn=k)
+    # Zero vectors (no direction) have no cosine similarity: gensim gives
+    # them NaN, with a numpy warning; they are left out.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neighbours = vectors.most_similar(word, topn=k)
+    neighbours = [pair for pair in neighbours if not np.isnan(pair[1])]
     width = max([len(other) for other, _ in neighbours] + [4])
     for rank, (other, similarity) in enumerate(neighbours, 1):
         print(f"{rank:>4}  {other:<{width}}  {similarity:+.4f}")
