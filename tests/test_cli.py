@@ -430,6 +430,27 @@ def test_the_pickle_error_speaks_the_command_lines_language(tmp_path, capsys):
     assert "save_cache" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        "keras_embedplus.vectors.cache.save_cache",
+        "keras_embedplus.vectors.save_cache",
+    ],
+)
+def test_the_pickle_advice_is_translated_whatever_the_module_path(call):
+    from keras_embedplus.tools import commands
+
+    error = ValueError(
+        f"m.kv: pass allow_pickle=True, then save it once with {call}"
+        "(kv, directory) to reload it pickle-free."
+    )
+    assert commands.describe(error) == (
+        "m.kv: pass --allow-pickle, then convert it once to a cache "
+        "(keras-embedplus convert PATH OUT --allow-pickle) to reload it "
+        "pickle-free."
+    )
+
+
 def test_neighbors_of_several_words(glove_file, capsys):
     done = call_cli(capsys, "neighbors", glove_file, "king", "man", "-k", "2")
     assert done.returncode == 0, done.stderr

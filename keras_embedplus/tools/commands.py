@@ -305,8 +305,14 @@ def _examples(words):
     return ", ".join(map(repr, words))
 
 
-# The readers' advice names Python arguments: say the command line's flags.
+# The readers' advice names Python arguments and calls: say the command
+# line's flags and subcommands.
 _FLAGS = [
+    (
+        re.compile(r"save it once with [\w.]*save_cache\(kv, directory\)"),
+        "convert it once to a cache (keras-embedplus convert PATH OUT "
+        "--allow-pickle)",
+    ),
     (re.compile(r"\ballow_pickle=True"), "--allow-pickle"),
     (re.compile(r"\ballow_nonfinite=True"), "--allow-nonfinite"),
     (re.compile(r"\bon_truncation='(\w+)'"), r"--on-truncation \1"),
@@ -321,12 +327,6 @@ def describe(error):
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     message = str(error) or type(error).__name__
-    message = message.replace(
-        "save it once with keras_embedplus.vectors.cache."
-        "save_cache(kv, directory) to reload it pickle-free",
-        "convert it once to a cache (keras-embedplus convert PATH OUT "
-        "--allow-pickle) to reload it pickle-free",
-    )
     for pattern, flag in _FLAGS:
         message = pattern.sub(flag, message)
     if "format=" in message:
