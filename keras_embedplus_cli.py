@@ -2,29 +2,33 @@
 
 `import keras_embedplus` imports the layers, and with them Keras and
 TensorFlow (about 4 s), so that `keras.saving.load_model` finds the layers
-registered. The subcommands that look at vector files need neither, so
-this launcher asks the package, before it is first imported, to import its
-Keras half only when a name from it is used; `demo` imports the layers
-when it runs.
+registered. `--help` and the subcommands that look at vector files need
+neither, so this launcher sets `KERAS_EMBEDPLUS_BARE_IMPORT=1` while it
+first imports the package, which then imports none of its modules: each
+subcommand imports those it uses (`demo` the layers, when it runs). The
+variable is removed again at once, so no process the command starts
+inherits it.
 """
 
+import os
 import sys
 
-DEFER_KERAS = False
+BARE_IMPORT = "KERAS_EMBEDPLUS_BARE_IMPORT"
 
 
 def main(argv=None):
     """Runs `keras_embedplus.tools.cli.main`; returns the exit status."""
-    global DEFER_KERAS
-    DEFER_KERAS = True
-    from keras_embedplus.tools import cli
-
+    before = os.environ.get(BARE_IMPORT)
+    os.environ[BARE_IMPORT] = "1"
+    try:
+        from keras_embedplus.tools import cli
+    finally:
+        if before is None:
+            del os.environ[BARE_IMPORT]
+        else:
+            os.environ[BARE_IMPORT] = before
     return cli.main(argv)
 
 
 if __name__ == "__main__":
-    # Run as `python -m keras_embedplus_cli`: this file is `__main__`, and
-    # the package looks for its flag under the module's own name.
-    import keras_embedplus_cli
-
-    sys.exit(keras_embedplus_cli.main())
+    sys.exit(main())

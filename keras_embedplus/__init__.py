@@ -1,12 +1,6 @@
 """Keras 3 embedding layers: the lookup, its one-hot twin, pretrained tables."""
 
-import importlib as _importlib
-import sys as _sys
-
-from keras_embedplus.vectors.align import align_vectors
-from keras_embedplus.vectors.coverage import Coverage
-from keras_embedplus.vectors.read import load_vectors
-from keras_embedplus.vectors.report import VectorFileError
+import os as _os
 
 __version__ = "0.1.0.dev0"
 
@@ -33,35 +27,30 @@ __all__ = [
     "optimizers",
 ]
 
-# `import keras_embedplus` imports the layers at once, so that
-# `keras.saving.load_model` finds them registered. Only the command-line
-# launcher (`keras_embedplus_cli`) defers them, and with them Keras and
-# TensorFlow (about 4 s), for its subcommands that read vector files: then
-# the first use of one of these names imports them all.
-if not getattr(_sys.modules.get("keras_embedplus_cli"), "DEFER_KERAS", False):
-    from keras_embedplus._keras_names import CheckIds
-    from keras_embedplus._keras_names import Embedding
-    from keras_embedplus._keras_names import EmbeddingBag
-    from keras_embedplus._keras_names import EmbeddingHistory
-    from keras_embedplus._keras_names import LookupEmbedding
-    from keras_embedplus._keras_names import OneHotDense
-    from keras_embedplus._keras_names import PretrainedEmbedding
-    from keras_embedplus._keras_names import SubwordEmbedding
-    from keras_embedplus._keras_names import SubwordIds
-    from keras_embedplus._keras_names import data
-    from keras_embedplus._keras_names import export_projector
-    from keras_embedplus._keras_names import optimizers
-    from keras_embedplus._keras_names import plot_embeddings
-    from keras_embedplus._keras_names import save_vectors
-    from keras_embedplus._keras_names import to_keyed_vectors
+# Importing the layers registers them, so that `keras.saving.load_model`
+# finds them. Only the `keras-embedplus` launcher (`keras_embedplus_cli`)
+# sets this variable, while it imports the package: then none of these
+# names is imported, and each subcommand imports the modules it uses:
+# `--help` starts without gensim, Keras and TensorFlow, and the
+# subcommands that read vector files without Keras and TensorFlow.
+if _os.environ.get("KERAS_EMBEDPLUS_BARE_IMPORT") != "1":
+    from keras_embedplus import data
+    from keras_embedplus import optimizers
+    from keras_embedplus.layers.check_ids import CheckIds
+    from keras_embedplus.layers.embedding_bag import EmbeddingBag
+    from keras_embedplus.layers.lookup_embedding import LookupEmbedding
+    from keras_embedplus.layers.one_hot_dense import OneHotDense
+    from keras_embedplus.layers.pretrained_embedding import PretrainedEmbedding
+    from keras_embedplus.layers.subword_embedding import SubwordEmbedding
+    from keras_embedplus.layers.subword_ids import SubwordIds
+    from keras_embedplus.tools.embedding_history import EmbeddingHistory
+    from keras_embedplus.tools.export import export_projector
+    from keras_embedplus.tools.export import save_vectors
+    from keras_embedplus.tools.export import to_keyed_vectors
+    from keras_embedplus.tools.plots import plot_embeddings
+    from keras_embedplus.vectors.align import align_vectors
+    from keras_embedplus.vectors.coverage import Coverage
+    from keras_embedplus.vectors.read import load_vectors
+    from keras_embedplus.vectors.report import VectorFileError
 
-
-def __getattr__(name):
-    # Reached only for names not imported above (the deferred case); other
-    # lookups (tools probing for attributes) must not import Keras.
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    keras_names = _importlib.import_module("keras_embedplus._keras_names")
-    value = getattr(keras_names, name)
-    globals()[name] = value
-    return value
+    Embedding = LookupEmbedding

@@ -185,6 +185,11 @@ def _check_mixed_precision(make_layer, init_kwargs, input_data):
             assert weight.dtype == "float32"
 
 
+def table(layer):
+    """The layer's effective table, `layer.embeddings`, as a numpy array."""
+    return np.array(ops.convert_to_numpy(layer.embeddings))
+
+
 def id_error():
     """The error a bad id raises on the current backend."""
     if keras.backend.backend() == "tensorflow":

@@ -385,6 +385,19 @@ def test_vector_subcommands_start_without_tensorflow(
     assert run_python(script)[-1] == "[]"
 
 
+def test_help_starts_without_the_vector_modules_or_keras():
+    script = (
+        "import sys, keras_embedplus_cli\n"
+        "try:\n"
+        "    keras_embedplus_cli.main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0\n"
+        "heavy = ('keras_embedplus.vectors', 'gensim', 'keras', 'tensorflow')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    assert run_python(script)[-1] == "[]"
+
+
 def test_plurals_follow_the_count(tmp_path, capsys):
     one = tmp_path / "one.txt"
     one.write_text("the 0.1 0.2\n", encoding="utf-8")
@@ -415,6 +428,27 @@ def test_the_pickle_error_speaks_the_command_lines_language(tmp_path, capsys):
     assert_user_error(done, "--allow-pickle", "keras-embedplus convert")
     assert "allow_pickle=True" not in done.stderr
     assert "save_cache" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "keras_embedplus.vectors.cache.save_cache",
+        "keras_embedplus.vectors.save_cache",
+    ],
+)
+def test_the_pickle_advice_is_translated_whatever_the_module_path(call):
+    from keras_embedplus.tools import commands
+
+    error = ValueError(
+        f"m.kv: pass allow_pickle=True, then save it once with {call}"
+        "(kv, directory) to reload it pickle-free."
+    )
+    assert commands.describe(error) == (
+        "m.kv: pass --allow-pickle, then convert it once to a cache "
+        "(keras-embedplus convert PATH OUT --allow-pickle) to reload it "
+        "pickle-free."
+    )
 
 
 def test_neighbors_of_several_words(glove_file, capsys):
@@ -463,16 +497,19 @@ def test_inspect_reads_the_projector_files_the_package_writes(tmp_path, capsys):
     )
     done = call_cli(capsys, "inspect", vectors_path)
     assert "'the', 'king'" in done.stdout
+    done = call_cli(capsys, "inspect", vectors_path, "--limit", "2")
+    assert "sample:       'the', 'king'\n" in done.stdout
     # Without labels, the words are the row numbers, and it says so.
     (folder / "metadata.tsv").unlink()
     done = call_cli(capsys, "inspect", vectors_path)
     assert "no metadata.tsv: the words are row numbers" in done.stdout
     assert "'0', '1', '2'" in done.stdout
     (folder / "metadata.tsv").write_text("the\nking\n")
-    assert_user_error(
-        call_cli(capsys, "inspect", vectors_path),
-        "metadata.tsv: holds 2 labels for the 7 vectors",
-    )
+    for limit in ([], ["--limit", "2"]):
+        assert_user_error(
+            call_cli(capsys, "inspect", vectors_path, *limit),
+            "metadata.tsv: holds 2 labels for the 7 vectors",
+        )
     (folder / "vectors.tsv").write_text("0.1\t0.2\nx\t0.3\n")
     assert_user_error(
         call_cli(capsys, "inspect", vectors_path),
@@ -666,3 +703,23 @@ def test_nonfinite_and_truncation_flags_reach_the_reader(tmp_path, capsys):
     with pytest.warns(UserWarning):
         done = call_cli(capsys, "inspect", cut, "--on-truncation", "warn")
     assert "words:        2\n" in done.stdout
+
+
+def test_neighbors_leave_zero_vectors_out(tmp_path, capsys):
+    # An exported layer's OOV rows can be zeros: no direction, no cosine.
+    path = tmp_path / "with_zeros.txt"
+    path.write_text(
+        "king 1.0 0.9\nqueen 0.9 1.0\nnone 0.0 0.0\nman 1.0 -0.2\n",
+        encoding="utf-8",
+    )
+    done = call_cli(capsys, "neighbors", path, "king", "-k", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert [line.split()[1] for line in done.stdout.splitlines()[1:]] == [
+        "queen",
+        "man",
+    ]
+    assert_user_error(
+        call_cli(capsys, "neighbors", path, "none"),
+        "the vector of 'none' is all zeros",
+    )

@@ -404,13 +404,15 @@ def test_passes_are_sweeps_cut_into_full_batches(
     "kwargs, message",
     [
         ({"window": 0}, "`window` must be a positive integer"),
-        ({"negatives": -1}, "`negatives` must be an integer >= 0"),
+        ({"negatives": -1}, "`negatives` must be a non-negative integer"),
         ({"batch_size": 0}, "`batch_size` must be a positive integer"),
         ({"subsample": 1.5}, "`subsample` must be a number in [0, 1)"),
         ({"vocabulary_size": 1}, "`vocabulary_size` must be an integer >= 2"),
         ({"oov_ids": 9}, "`oov_ids` must be ids in [0, vocabulary_size=9)"),
         ({"seed": -1}, "`seed` must be a non-negative integer or None"),
         ({"seed": 1.5}, "`seed` must be a non-negative integer or None"),
+        ({"seed": True}, "`seed` must be a non-negative integer or None"),
+        ({"window": True}, "`window` must be a positive integer"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
@@ -555,3 +557,13 @@ def test_skipgrams_sampling_table_keeps_targets_at_its_rate():
     as_target = collections.Counter(word for word, _ in couples)
     share = as_target[1] / as_target[2]
     assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 10000)
+
+
+@pytest.mark.parametrize("window_size", [-1, 1.0, True])
+def test_skipgrams_refuses_a_window_that_is_no_integer(window_size):
+    with pytest.raises(
+        ValueError, match="`window_size` must be a non-negative"
+    ):
+        keras_embedplus.data.skipgrams(
+            [1, 2, 3], vocabulary_size=4, window_size=window_size
+        )

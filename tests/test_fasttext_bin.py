@@ -23,6 +23,7 @@ import keras_embedplus
 from keras_embedplus.vectors.detect import detect_format
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
+from tests.vector_files import assert_same_vectors
 
 OLD = datapath("lee_fasttext.bin")  # Written before the magic number.
 NEW = datapath("lee_fasttext_new.bin")
@@ -35,8 +36,7 @@ FUZZ_EXAMPLES = int(os.environ.get("READER_FUZZ_EXAMPLES", "40"))
 
 
 def assert_same(ours, theirs):
-    assert ours.index_to_key == theirs.index_to_key
-    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+    assert_same_vectors(ours, theirs)
     np.testing.assert_array_equal(ours.vectors_ngrams, theirs.vectors_ngrams)
     assert ours.get_vector("unseenword") is not None
     np.testing.assert_array_equal(ours["unseenword"], theirs["unseenword"])

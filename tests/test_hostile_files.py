@@ -15,6 +15,7 @@ from keras_embedplus.vectors.align import align_vectors
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
+from tests.vector_files import assert_same_vectors
 
 
 def read(path, **kwargs):
@@ -313,8 +314,7 @@ def test_two_spaces_and_tabs_equal_gensim_once_normalised(tmp_path):
     clean_path = write(tmp_path, clean, "clean.txt")
     expected = KeyedVectors.load_word2vec_format(clean_path)
     kv, _ = read(write(tmp_path, messy, "messy.txt"))
-    assert kv.index_to_key == expected.index_to_key
-    np.testing.assert_array_equal(kv.vectors, expected.vectors)
+    assert_same_vectors(kv, expected)
 
 
 @pytest.mark.parametrize("oov", ["mean", "random"])

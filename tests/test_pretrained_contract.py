@@ -18,8 +18,9 @@ from keras import ops
 
 import keras_embedplus
 from keras_embedplus import PretrainedEmbedding
-from keras_embedplus.layers import pretrained_source
+from keras_embedplus.vectors import for_vocabulary
 from tests.harness import run_layer_test
+from tests.harness import table
 
 WORDS = ["hope", "to", "see", "you", "soon"]
 PRETRAINED = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
@@ -37,10 +38,6 @@ def from_vectors(**kwargs):
     return PretrainedEmbedding.from_vectors(
         VECTORS, VOCABULARY, **{"seed": 1, **kwargs}
     )
-
-
-def table(layer):
-    return ops.convert_to_numpy(layer.embeddings)
 
 
 def fit(model, steps=2):
@@ -205,7 +202,6 @@ def test_weights_are_the_table_the_layer_computes_with(tmp_path):
     weights = layer.get_weights()
     np.testing.assert_array_equal(weights[0][IDS], outputs)
     np.testing.assert_array_equal(table(layer), weights[0])
-    np.testing.assert_array_equal(layer.full_table(), weights[0])
     # The tools read the same table.
     kv = keras_embedplus.to_keyed_vectors(layer, VOCABULARY)
     np.testing.assert_array_equal(kv["qwzx"], weights[0][6])
@@ -251,14 +247,14 @@ def test_model_level_weights_round_trip():
 
 
 def test_loading_options_are_every_keyword_of_load_vectors():
-    assert pretrained_source.loading_options() >= {
+    assert for_vocabulary.loading_options() >= {
         "format",
         "limit",
         "encoding",
         "allow_pickle",
         "progress",
     }
-    assert "vocabulary" not in pretrained_source.loading_options()
+    assert "vocabulary" not in for_vocabulary.loading_options()
 
 
 def write_latin1(path):
@@ -295,6 +291,7 @@ def test_from_vectors_forwards_encoding_format_and_limit(tmp_path):
         ({"nonsense": 1}, "Unrecognized keyword arguments"),
         ({"oov": "glove"}, "`oov` must be one of"),
         ({"seed": "7"}, "`seed` must be"),
+        ({"seed": True}, "`seed` must be"),
         ({"trainable": "no"}, "`trainable` must be a boolean"),
         ({"trainable_oov": 1}, "`trainable_oov` must be a boolean"),
     ],

@@ -8,6 +8,7 @@ from keras_embedplus import PretrainedEmbedding
 from tests.harness import id_error
 from tests.harness import requires_tensorflow
 from tests.harness import run_layer_test
+from tests.harness import table
 
 WORDS = ["hope", "to", "see", "you", "soon", "nice", "again"]
 RNG = np.random.default_rng(0)
@@ -86,9 +87,9 @@ def fit_a_few_steps(layer, optimizer):
 )
 def test_trainable_oov_trains_only_rows_without_vectors(optimizer):
     layer = from_vectors(trainable_oov=True)
-    before = layer.full_table()
+    before = table(layer)
     fit_a_few_steps(layer, optimizer())
-    after = layer.full_table()
+    after = table(layer)
     np.testing.assert_array_equal(after[FROZEN_ROWS], before[FROZEN_ROWS])
     # Rows 7 and 8 were looked up and moved; row 1 ([UNK]) was not.
     assert not np.array_equal(after[[7, 8]], before[[7, 8]])
@@ -98,14 +99,14 @@ def test_trainable_oov_trains_only_rows_without_vectors(optimizer):
 @pytest.mark.filterwarnings("ignore:The model does not have any trainable")
 def test_frozen_layer_does_not_move_and_can_be_unfrozen(tmp_path):
     layer = from_vectors()
-    before = layer.full_table()
+    before = table(layer)
     model = fit_a_few_steps(layer, keras.optimizers.SGD(0.5))
-    np.testing.assert_array_equal(layer.full_table(), before)
+    np.testing.assert_array_equal(table(layer), before)
     layer.trainable = True
     assert len(layer.trainable_weights) == 1
     model.compile(keras.optimizers.SGD(0.5), "mse")
     model.fit(IDS, np.ones((2, 5, 4)), verbose=0)
-    assert not np.array_equal(layer.full_table()[2], before[2])
+    assert not np.array_equal(table(layer)[2], before[2])
     path = tmp_path / "fine_tuned.keras"
     model.save(path)
     revived = keras.saving.load_model(path, safe_mode=True)
@@ -127,9 +128,7 @@ def test_saved_model_reloads_without_the_vector_file(tmp_path):
     vector_file.unlink()
     revived = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_array_equal(revived.predict(IDS, verbose=0), expected)
-    np.testing.assert_array_equal(
-        revived.layers[0].full_table(), layer.full_table()
-    )
+    np.testing.assert_array_equal(table(revived.layers[0]), table(layer))
 
 
 def test_path_loads_only_the_vocabulary(tmp_path):
@@ -139,7 +138,7 @@ def test_path_loads_only_the_vocabulary(tmp_path):
         str(vector_file), VOCABULARY, oov="zeros"
     )
     reference = from_vectors(oov="zeros")
-    np.testing.assert_array_equal(layer.full_table(), reference.full_table())
+    np.testing.assert_array_equal(table(layer), table(reference))
 
 
 def test_path_finds_words_in_any_case_as_in_memory(tmp_path):
@@ -157,9 +156,9 @@ def test_path_finds_words_in_any_case_as_in_memory(tmp_path):
     reference = PretrainedEmbedding.from_vectors(
         vectors, vocabulary, oov="zeros"
     )
-    np.testing.assert_array_equal(layer.full_table(), reference.full_table())
+    np.testing.assert_array_equal(table(layer), table(reference))
     # The first form in the file wins: "iPhone", not "IPHONE".
-    np.testing.assert_array_equal(layer.full_table()[2], vectors["iPhone"])
+    np.testing.assert_array_equal(table(layer)[2], vectors["iPhone"])
     assert layer.coverage.found_lowercase == 3
     assert layer.coverage.missing == ("nope",)
 
@@ -206,7 +205,7 @@ def test_quantize_is_refused_with_trainable_oov_and_works_without():
     layer.quantize("int8")
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer(IDS)),
-        from_vectors().full_table()[IDS],
+        table(from_vectors())[IDS],
         atol=0.05,
     )
 
@@ -219,7 +218,7 @@ def test_ragged_ids_with_trainable_oov():
     ragged = tf.ragged.constant([[2, 7], [8]])
     output = layer(ragged)
     np.testing.assert_array_equal(
-        output.flat_values.numpy(), layer.full_table()[[2, 7, 8]]
+        output.flat_values.numpy(), table(layer)[[2, 7, 8]]
     )
 
 
@@ -238,3 +237,47 @@ def test_ragged_ids_with_trainable_oov():
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PretrainedEmbedding(5, 4, **kwargs)
+
+
+def test_mask_zero_refuses_unk_at_id_0_of_a_dict_too():
+    vocabulary = {"[UNK]": 0, "hope": 1, "to": 2}
+    with pytest.raises(ValueError, match=r"id 0.*'\[UNK\]'.*mask_token"):
+        PretrainedEmbedding.from_vectors(VECTORS, vocabulary, mask_zero=True)
+
+
+class CountingVocabulary:
+    """A lookup-like vocabulary that counts how often it is read."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.reads = 0
+
+    def get_vocabulary(self, include_special_tokens=True):
+        self.reads += 1
+        return list(self.tokens if include_special_tokens else self.tokens[2:])
+
+
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_from_vectors_reads_the_vocabulary_once(mask_zero, tmp_path):
+    from keras_embedplus.vectors.vocabulary import vocabulary_rows
+
+    tokens = ["", "[UNK]", "hope", "to", "Soon"]
+    alone = CountingVocabulary(tokens)
+    vocabulary_rows(alone)
+    path = tmp_path / "vectors.txt"
+    path.write_text("hope 1 2\nto 3 4\nsoon 5 6\n", encoding="utf-8")
+    for source in (VECTORS, path):
+        vocabulary = CountingVocabulary(tokens)
+        layer = PretrainedEmbedding.from_vectors(
+            source, vocabulary, mask_zero=mask_zero, oov="zeros"
+        )
+        assert vocabulary.reads == alone.reads
+        assert layer.coverage.found_lowercase == 1
+
+
+def test_a_numpy_integer_seed_is_a_seed():
+    # Python's and numpy's integers are integers, as everywhere in the
+    # package; booleans are not (see test_pretrained_contract).
+    np.testing.assert_array_equal(
+        table(from_vectors(seed=np.int64(3))), table(from_vectors(seed=3))
+    )

@@ -20,6 +20,7 @@ from keras_embedplus.vectors.read import AnyCase
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
+from tests.vector_files import assert_same_vectors
 from tests.vector_files import format_rows
 from tests.vector_files import random_vectors
 from tests.vector_files import write_binary
@@ -43,11 +44,6 @@ def reference(glove):
     return kv
 
 
-def assert_equal_kv(kv, expected):
-    assert list(kv.index_to_key) == list(expected.index_to_key)
-    np.testing.assert_array_equal(kv.vectors, expected.vectors)
-
-
 def test_load_vectors_is_exported():
     assert "load_vectors" in keras_embedplus.__all__
     assert keras_embedplus.load_vectors is not None
@@ -56,7 +52,7 @@ def test_load_vectors_is_exported():
 def test_load_vectors_returns_keyed_vectors(glove, reference):
     kv = keras_embedplus.load_vectors(glove)
     assert type(kv) is KeyedVectors
-    assert_equal_kv(kv, reference)
+    assert_same_vectors(kv, reference)
     assert kv.most_similar("w1", topn=1)[0][0] != "w1"
 
 
@@ -69,7 +65,7 @@ def test_word2vec_binary_equals_gensim(tmp_path):
     loaded, report = read_vectors(path)
     assert report.format == "word2vec-binary"
     assert (report.rows, report.kept, report.header_count) == (300, 300, 300)
-    assert_equal_kv(
+    assert_same_vectors(
         loaded, KeyedVectors.load_word2vec_format(path, binary=True)
     )
 
@@ -78,7 +74,7 @@ def test_word2vec_binary_with_newlines_and_duplicates(tmp_path):
     # The C tool writes a newline after each vector; gensim drops it.
     words, vectors = random_vectors(50, 3)
     path = write_binary(tmp_path / "c.bin", words, vectors, newline_after=True)
-    assert_equal_kv(
+    assert_same_vectors(
         keras_embedplus.load_vectors(path),
         KeyedVectors.load_word2vec_format(path, binary=True),
     )
@@ -186,7 +182,7 @@ def test_gensim_pickle_needs_allow_pickle(tmp_path, reference):
     assert message.startswith(path)
     assert "allow_pickle=True" in message and "arbitrary code" in message
     kv = keras_embedplus.load_vectors(path, allow_pickle=True)
-    assert_equal_kv(kv, reference)
+    assert_same_vectors(kv, reference)
     kv = keras_embedplus.load_vectors(
         path, allow_pickle=True, vocabulary=["w3", "w1"]
     )
@@ -200,7 +196,7 @@ def test_gensim_model_file_gives_its_word_vectors(tmp_path):
     with pytest.raises(VectorFileError, match="allow_pickle"):
         keras_embedplus.load_vectors(path, format="gensim")
     kv = keras_embedplus.load_vectors(path, allow_pickle=True)
-    assert_equal_kv(kv, model.wv)
+    assert_same_vectors(kv, model.wv)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +217,7 @@ def test_compressed_text_and_binary(tmp_path, glove, reference, opener, suffix):
     with open(binary, "rb") as src, opener(packed, "wb") as dst:
         shutil.copyfileobj(src, dst)
     assert detect_format(packed) == "word2vec-binary"
-    assert_equal_kv(keras_embedplus.load_vectors(packed), reference)
+    assert_same_vectors(keras_embedplus.load_vectors(packed), reference)
 
 
 def test_detect_format(tmp_path, glove, reference):

@@ -10,20 +10,11 @@ from hypothesis import strategies as st
 from keras_embedplus.vectors.read import read_vectors
 from keras_embedplus.vectors.report import VectorFileError
 from keras_embedplus.vectors.report import VectorFileWarning
+from tests.vector_files import assert_same_vectors
 from tests.vector_files import format_rows
 from tests.vector_files import gensim_glove
 from tests.vector_files import random_vectors
 from tests.vector_files import write_text
-
-
-def assert_same_vectors(kv, expected):
-    """Same keys in the same order and bit-identical float32 vectors."""
-    assert kv.index_to_key == expected.index_to_key
-    assert kv.key_to_index == expected.key_to_index
-    assert kv.vectors.dtype == np.float32
-    np.testing.assert_array_equal(
-        kv.vectors.view(np.uint32), expected.vectors.view(np.uint32)
-    )
 
 
 def read(path, **kwargs):

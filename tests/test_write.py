@@ -18,6 +18,7 @@ from keras_embedplus.vectors import write as write_lib
 from keras_embedplus.vectors.read import load_vectors
 from keras_embedplus.vectors.write import write_projector
 from keras_embedplus.vectors.write import write_vectors
+from tests.vector_files import assert_same_vectors
 
 # Values whose shortest forms are long, tiny, huge or special.
 AWKWARD = [
@@ -61,21 +62,13 @@ def read_back(path, format):
         )
 
 
-def assert_same(read, vectors):
-    assert read.index_to_key == vectors.index_to_key
-    assert read.vectors.dtype == np.float32
-    np.testing.assert_array_equal(
-        read.vectors.view(np.uint32), vectors.vectors.view(np.uint32)
-    )
-
-
 @pytest.mark.parametrize("format", write_lib.FORMATS)
 @pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
 def test_gensim_reads_back_the_exact_vectors(tmp_path, format, suffix):
     vectors = sample_vectors()
     path = tmp_path / f"vectors.txt{suffix}"
     write_vectors(vectors, path, format)
-    assert_same(read_back(path, format), vectors)
+    assert_same_vectors(read_back(path, format), vectors)
     opener = {".gz": gzip.open, ".bz2": bz2.open, "": open}[suffix]
     with opener(path, "rb") as file:
         first_line = file.readline()
@@ -122,7 +115,7 @@ def test_many_rows_across_chunks(tmp_path, monkeypatch):
     vectors = sample_vectors(count=30, dim=3)
     for format in write_lib.FORMATS:
         write_vectors(vectors, tmp_path / format, format)
-        assert_same(read_back(tmp_path / format, format), vectors)
+        assert_same_vectors(read_back(tmp_path / format, format), vectors)
 
 
 @pytest.mark.parametrize("token", [". . .", "at 5", "at name@domain.com"])
@@ -230,7 +223,7 @@ def test_write_then_gensim_read_is_the_identity(
     vectors = make_vectors(words, values)
     path = tmp_path_factory.mktemp("roundtrip") / "vectors"
     write_vectors(vectors, path, format)
-    assert_same(read_back(path, format), vectors)
+    assert_same_vectors(read_back(path, format), vectors)
 
 
 def test_projector_files(tmp_path):
@@ -406,9 +399,9 @@ def test_written_reads_back_with_ours_and_gensim_or_is_refused(
         assert "Cannot write the token" in str(error)
         assert not path.exists()
         return
-    assert_same(read_back(path, format), vectors)
+    assert_same_vectors(read_back(path, format), vectors)
     for how in ("auto", format):
-        assert_same(load_vectors(path, format=how), vectors)
+        assert_same_vectors(load_vectors(path, format=how), vectors)
     compressed = folder / "vectors.gz"
     write_vectors(vectors, compressed, format)
-    assert_same(load_vectors(compressed), vectors)
+    assert_same_vectors(load_vectors(compressed), vectors)

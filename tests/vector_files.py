@@ -60,3 +60,14 @@ def gensim_glove(path):
     with open(copy, "wb") as f:
         f.write(f"{len(lines)} {dim}\n".encode() + rows)
     return KeyedVectors.load_word2vec_format(copy)
+
+
+def assert_same_vectors(kv, expected):
+    """Same keys in the same order and bit-identical float32 vectors."""
+    assert list(kv.index_to_key) == list(expected.index_to_key)
+    assert kv.key_to_index == expected.key_to_index
+    assert kv.vectors.dtype == np.float32
+    assert expected.vectors.dtype == np.float32
+    np.testing.assert_array_equal(
+        kv.vectors.view(np.uint32), expected.vectors.view(np.uint32)
+    )

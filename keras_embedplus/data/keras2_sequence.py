@@ -107,7 +107,11 @@ def skipgrams(
     >>> couples, labels
     ([[1, 2], [2, 1], [2, 3], [3, 2]], [1, 1, 1, 1])
     """
-    if not isinstance(window_size, numbers.Integral) or window_size < 0:
+    if (
+        isinstance(window_size, bool)
+        or not isinstance(window_size, numbers.Integral)
+        or window_size < 0
+    ):
         raise ValueError(
             "`window_size` must be a non-negative integer. Received: "
             f"window_size={window_size!r}"

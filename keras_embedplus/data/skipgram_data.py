@@ -351,8 +351,8 @@ def _positive_integer(name, value, minimum=1):
         or not isinstance(value, numbers.Integral)
         or value < minimum
     ):
-        kind = (
-            "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
         )
         raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
     return int(value)

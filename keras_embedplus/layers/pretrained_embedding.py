@@ -164,9 +164,12 @@ class PretrainedEmbedding(LookupEmbedding):
             A `PretrainedEmbedding` with `.coverage` set.
         """
         from keras_embedplus.layers import pretrained_source
+        from keras_embedplus.vectors.vocabulary import vocabulary_rows
 
+        # The vocabulary is normalised here, once; its rows travel down.
+        rows = vocabulary_rows(vocabulary)
         if mask_zero:
-            _refuse_oov_at_padding(vocabulary)
+            pretrained_source.check_padding_row(rows)
         load_options, layer_kwargs = pretrained_source.split_options(
             vectors_or_path, kwargs
         )
@@ -186,11 +189,10 @@ class PretrainedEmbedding(LookupEmbedding):
         )
         matrix, coverage = pretrained_source.aligned_matrix(
             vectors_or_path,
-            vocabulary,
+            rows,
             load_options,
             oov=oov,
             lowercase_fallback=lowercase_fallback,
-            mask_zero=mask_zero,
             seed=seed,
         )
         oov_ids = np.flatnonzero(coverage.oov_mask)
@@ -382,10 +384,6 @@ class PretrainedEmbedding(LookupEmbedding):
             )
         super().quantize(mode, type_check=type_check, config=config)
 
-    def full_table(self):
-        """Returns `layer.embeddings` as a numpy array (a copy)."""
-        return np.array(ops.convert_to_numpy(self.embeddings))
-
     def _freeze_pretrained_rows(self):
         """Sets the table variable's flag from the layer's state."""
         if not self.built or self.quantization_mode is not None:
@@ -422,25 +420,3 @@ class PretrainedEmbedding(LookupEmbedding):
         positions = np.full((self.input_dim,), -1, dtype="int32")
         positions[oov_ids] = np.arange(len(oov_ids), dtype="int32")
         self.oov_positions.assign(positions)
-
-
-def _refuse_oov_at_padding(vocabulary):
-    """Raises if id 0 is the OOV token, which `mask_zero=True` would mask."""
-    if hasattr(vocabulary, "get_vocabulary"):
-        tokens = list(vocabulary.get_vocabulary())
-    elif isinstance(vocabulary, (list, tuple, np.ndarray)):
-        tokens = list(vocabulary)
-    else:
-        return  # a dict: `vocabulary_rows` reads row 0 from its indices
-    oov_token = getattr(vocabulary, "oov_token", "[UNK]")
-    if tokens[:1] == [oov_token]:
-        raise ValueError(
-            "`mask_zero=True` reserves id 0 for padding, but id 0 of the "
-            f"vocabulary is the OOV ([UNK]) token {oov_token!r}: every "
-            "unknown token would be masked as padding (and a masked "
-            "average over a row of unknown tokens is NaN). `StringLookup` "
-            "and `IntegerLookup` put it there unless given a `mask_token`: "
-            'build the lookup with `mask_token=""` (`mask_token=0` for '
-            "`IntegerLookup`) so that padding is id 0 and [UNK] id 1, or "
-            "pass `mask_zero=False`."
-        )

@@ -1,14 +1,15 @@
 """Where `PretrainedEmbedding.from_vectors` gets its table from.
 
-The layer receives vectors, never a decision about formats: a path is
-handed to `load_vectors` with the caller's loading options, and the
-vectors are aligned by `align_vectors`. This module sorts the keyword
-arguments into loading options and layer arguments, checks them before a
-file is read, and draws the `"random"` policy's seed from Keras' random
-generator when none is given.
+The layer receives vectors, never a decision about formats: the ground
+floor's `vectors_for_vocabulary` reads a path with the caller's loading
+options, and `align_vectors` aligns the vectors to the vocabulary's rows,
+which the layer normalised once. This module sorts the keyword arguments
+into loading options and layer arguments, checks them before a file is
+read, and draws the `"random"` policy's seed from Keras' random generator
+when none is given.
 """
 
-import inspect
+import numbers
 import os
 import warnings
 
@@ -18,26 +19,9 @@ from keras import ops
 from keras_embedplus.vectors import vocabulary as vocabulary_lib
 from keras_embedplus.vectors.align import OOV_POLICIES
 from keras_embedplus.vectors.align import align_vectors
-from keras_embedplus.vectors.read import AnyCase
-from keras_embedplus.vectors.read import load_vectors
-
-# `from_vectors` chooses which words are read: not a caller's option.
-_NOT_FORWARDED = {"source", "vocabulary"}
-
-
-def loading_options():
-    """The keyword arguments of `load_vectors` that `from_vectors` forwards."""
-    parameters = inspect.signature(load_vectors).parameters
-    return {
-        name
-        for name, parameter in parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-        and name not in _NOT_FORWARDED
-    }
-
-
-def is_path(vectors_or_path):
-    return isinstance(vectors_or_path, (str, os.PathLike))
+from keras_embedplus.vectors.for_vocabulary import is_path
+from keras_embedplus.vectors.for_vocabulary import loading_options
+from keras_embedplus.vectors.for_vocabulary import vectors_for_vocabulary
 
 
 def split_options(vectors_or_path, kwargs):
@@ -61,27 +45,41 @@ def split_options(vectors_or_path, kwargs):
     return load_options, layer_kwargs
 
 
-def aligned_matrix(
-    vectors_or_path,
-    vocabulary,
-    load_options,
-    *,
-    oov,
-    lowercase_fallback,
-    mask_zero,
-    seed,
-):
-    """Reads (if given a path) and aligns the vectors: `(matrix, coverage)`.
-
-    Every argument is checked before the file is opened.
-    """
-    rows = vocabulary_lib.vocabulary_rows(vocabulary)
-    if mask_zero and rows.kinds[0] == vocabulary_lib.WORD:
+def check_padding_row(rows):
+    """For `mask_zero=True`: refuses a vocabulary whose row 0 is no padding."""
+    if rows.kinds[0] == vocabulary_lib.WORD:
         raise ValueError(
             "`mask_zero=True` reserves id 0 for padding, but row 0 of the "
             f"vocabulary is the word {rows.tokens[0]!r}. Put the padding "
             'token ("") first, as TextVectorization does.'
         )
+    if rows.kinds[0] == vocabulary_lib.OOV:
+        raise ValueError(
+            "`mask_zero=True` reserves id 0 for padding, but id 0 of the "
+            f"vocabulary is the OOV ([UNK]) token {rows.tokens[0]!r}: every "
+            "unknown token would be masked as padding (and a masked "
+            "average over a row of unknown tokens is NaN). `StringLookup` "
+            "and `IntegerLookup` put it there unless given a `mask_token`: "
+            'build the lookup with `mask_token=""` (`mask_token=0` for '
+            "`IntegerLookup`) so that padding is id 0 and [UNK] id 1, or "
+            "pass `mask_zero=False`."
+        )
+
+
+def aligned_matrix(
+    vectors_or_path,
+    rows,
+    load_options,
+    *,
+    oov,
+    lowercase_fallback,
+    seed,
+):
+    """Reads (if given a path) and aligns the vectors: `(matrix, coverage)`.
+
+    `rows` is the vocabulary's `VocabularyRows`. Every argument is checked
+    before the file is opened.
+    """
     if not callable(oov) and oov not in OOV_POLICIES:
         raise ValueError(
             f"`oov` must be one of {', '.join(map(repr, OOV_POLICIES))} "
@@ -93,7 +91,9 @@ def aligned_matrix(
             f"Received: lowercase_fallback={lowercase_fallback!r}"
         )
     if seed is not None and (
-        not isinstance(seed, int) or isinstance(seed, bool) or seed < 0
+        not isinstance(seed, numbers.Integral)
+        or isinstance(seed, bool)
+        or seed < 0
     ):
         raise ValueError(
             f"`seed` must be a non-negative integer or None. Received: "
@@ -101,20 +101,15 @@ def aligned_matrix(
         )
     if seed is None and oov == "random":
         seed = keras_seed()
-    if is_path(vectors_or_path):
-        words = {rows.tokens[row] for row in rows.word_ids()}
-        if lowercase_fallback:
-            # Every case of a word, as the alignment's fallback would see
-            # them in the whole file.
-            words = AnyCase(words)
-        vectors = load_vectors(
-            vectors_or_path, vocabulary=words, **load_options
-        )
-    else:
-        vectors = vectors_or_path
+    vectors = vectors_for_vocabulary(
+        vectors_or_path,
+        rows,
+        lowercase_fallback=lowercase_fallback,
+        **load_options,
+    )
     matrix, coverage = align_vectors(
         vectors,
-        vocabulary,
+        rows,
         oov=oov,
         lowercase_fallback=lowercase_fallback,
         seed=seed,

@@ -16,8 +16,24 @@ import sys
 from keras_embedplus.tools import commands
 
 PROG = "keras-embedplus"
-OUTPUT_FORMATS = ("cache", "word2vec", "word2vec-binary", "glove")
 DEBUG_VARIABLE = "KERAS_EMBEDPLUS_DEBUG"
+
+
+class OutputFormats:
+    """`convert --format`'s choices: the cache and the writer's formats.
+
+    Read from `vectors.write` only when argparse checks a value or shows
+    the help of `convert`, so that `--help` imports no vector module (and
+    with them gensim).
+    """
+
+    def __iter__(self):
+        from keras_embedplus.vectors.write import FORMATS
+
+        return iter(("cache", *FORMATS))
+
+    def __contains__(self, value):
+        return value in tuple(self)
 
 
 def main(argv=None):
@@ -189,9 +205,11 @@ def build_parser():
     )
     convert.add_argument(
         "--format",
-        choices=OUTPUT_FORMATS,
+        choices=OutputFormats(),
         default="cache",
-        help="output format (default: %(default)s)",
+        # A metavar, or argparse would list the choices when building.
+        metavar="FORMAT",
+        help="output format: %(choices)s (default: %(default)s)",
     )
     convert.set_defaults(handler=commands.convert)
 

@@ -141,8 +141,18 @@ def _print_neighbors(vectors, word, k):
     source = ""
     if word not in vectors.key_to_index:
         source = " (not in the file: its vector is built from subwords)"
+    if not np.any(vectors[word]):
+        raise UsageError(
+            f"the vector of {word!r} is all zeros (a row that had no "
+            "vector, such as an OOV row exported with zeros): it has no "
+            "direction, so no nearest words"
+        )
     print(f"nearest to {word!r} by cosine similarity{source}:")
-    neighbours = vectors.most_similar(word, topn=k)
+    # Zero vectors (no direction) have no cosine similarity: gensim gives
+    # them NaN, with a numpy warning; they are left out.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neighbours = vectors.most_similar(word, topn=k)
+    neighbours = [pair for pair in neighbours if not np.isnan(pair[1])]
     width = max([len(other) for other, _ in neighbours] + [4])
     for rank, (other, similarity) in enumerate(neighbours, 1):
         print(f"{rank:>4}  {other:<{width}}  {similarity:+.4f}")
@@ -295,8 +305,14 @@ def _examples(words):
     return ", ".join(map(repr, words))
 
 
-# The readers' advice names Python arguments: say the command line's flags.
+# The readers' advice names Python arguments and calls: say the command
+# line's flags and subcommands.
 _FLAGS = [
+    (
+        re.compile(r"save it once with [\w.]*save_cache\(kv, directory\)"),
+        "convert it once to a cache (keras-embedplus convert PATH OUT "
+        "--allow-pickle)",
+    ),
     (re.compile(r"\ballow_pickle=True"), "--allow-pickle"),
     (re.compile(r"\ballow_nonfinite=True"), "--allow-nonfinite"),
     (re.compile(r"\bon_truncation='(\w+)'"), r"--on-truncation \1"),
@@ -311,12 +327,6 @@ def describe(error):
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     message = str(error) or type(error).__name__
-    message = message.replace(
-        "save it once with keras_embedplus.vectors.cache."
-        "save_cache(kv, directory) to reload it pickle-free",
-        "convert it once to a cache (keras-embedplus convert PATH OUT "
-        "--allow-pickle) to reload it pickle-free",
-    )
     for pattern, flag in _FLAGS:
         message = pattern.sub(flag, message)
     if "format=" in message:

@@ -14,9 +14,11 @@ import pathlib
 import keras
 import numpy as np
 
-import keras_embedplus
+from keras_embedplus.layers.lookup_embedding import LookupEmbedding
+from keras_embedplus.layers.one_hot_dense import OneHotDense
 from keras_embedplus.tools import export
 from keras_embedplus.tools import plots
+from keras_embedplus.tools.embedding_history import EmbeddingHistory
 
 PHRASES = ("Hope to see you soon", "Nice to see you again")
 # The phrase the model is trained on; the other one's words stay put.
@@ -70,7 +72,7 @@ def run_question():
     """Runs the question's code, with only the import changed."""
     _heading("1. The question's code, run with keras_embedplus.Embedding")
     model = keras.Sequential()
-    model.add(keras_embedplus.Embedding(5, 2, input_length=5))
+    model.add(LookupEmbedding(5, 2, input_length=5))
     input_array = np.random.randint(5, size=(1, 5))
     model.compile("rmsprop", "mse")
     output_array = model.predict(input_array, verbose=0)
@@ -106,7 +108,7 @@ def run_walkthrough(out_dir, *, epochs=20):
         print(f"{phrase!r:26} -> {ids}")
 
     _heading(f"3. Embedding({len(words)}, 2, input_length=5): the table")
-    lookup = keras_embedplus.Embedding(len(words), 2, input_length=5)
+    lookup = LookupEmbedding(len(words), 2, input_length=5)
     table = export.layer_table(lookup)
     print(format_table(table, words))
     pictures = {
@@ -129,7 +131,7 @@ def run_walkthrough(out_dir, *, epochs=20):
     print("one_hot(phrase 2), one row per word, one column per id:")
     print(one_hot)
     product = one_hot @ table
-    dense = keras_embedplus.OneHotDense(len(words), 2, input_length=5)
+    dense = OneHotDense(len(words), 2, input_length=5)
     dense.set_weights(lookup.get_weights())
     dense_output = np.asarray(dense(np.array([second])))[0]
     print("one_hot @ table (numpy):")
@@ -203,7 +205,7 @@ def _train(lookup, words, phrase_ids, out_dir, epochs, pictures):
         "\nbinary cross-entropy loss. Gradient descent moves every weight,"
         "\nthe table's rows included, downhill on that loss."
     )
-    history = keras_embedplus.EmbeddingHistory(lookup)
+    history = EmbeddingHistory(lookup)
     fit = model.fit(
         np.array([trained]),
         np.array([[1.0]]),

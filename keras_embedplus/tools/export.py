@@ -260,11 +260,7 @@ def _string_layer_vectors(layer, vocabulary):
     from keras_embedplus.vectors import vocabulary as vocabulary_lib
 
     rows = vocabulary_lib.vocabulary_rows(vocabulary)
-    words = [
-        token
-        for token, kind in zip(rows.tokens, rows.kinds, strict=True)
-        if kind == vocabulary_lib.WORD
-    ]
+    words = [rows.tokens[row] for row in rows.word_ids()]
     vectors = KeyedVectors(layer.output_dim)
     vectors.add_vectors(words, layer.token_vectors(words))
     return vectors

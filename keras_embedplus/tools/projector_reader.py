@@ -45,11 +45,18 @@ def read_projector(path, limit=None):
     """
     if os.path.isdir(path):
         path = os.path.join(path, VECTORS)
+    metadata_path = os.path.join(os.path.dirname(path), METADATA)
+    has_metadata = os.path.exists(metadata_path)
     rows = []
     dim = None
+    lines = 0
     for number, line in enumerate(_lines(path), 1):
         if limit is not None and len(rows) == limit:
-            break
+            if not has_metadata:
+                break
+            lines = number  # counted for the labels, not parsed
+            continue
+        lines = number
         fields = line.split("\t")
         try:
             row = [float(field) for field in fields]
@@ -72,16 +79,17 @@ def read_projector(path, limit=None):
     if not rows:
         raise VectorFileError(path, "holds no vectors", line=1)
     report = LoadReport(path, FORMAT, dim=dim, rows=len(rows))
-    labels = _labels(os.path.join(os.path.dirname(path), METADATA), path)
-    if labels is None:
+    if not has_metadata:
         report.format = f"{FORMAT} (no {METADATA}: the words are row numbers)"
         labels = [str(i) for i in range(len(rows))]
-    elif limit is None and len(labels) != len(rows):
-        raise VectorFileError(
-            os.path.join(os.path.dirname(path), METADATA),
-            f"holds {len(labels):,} labels for the {len(rows):,} vectors of "
-            f"{path}; the projector pairs them line by line",
-        )
+    else:
+        labels = _labels(metadata_path, lines)
+        if len(labels) != lines:
+            raise VectorFileError(
+                metadata_path,
+                f"holds {len(labels):,} labels for the {lines:,} vectors of "
+                f"{path}; the projector pairs them line by line",
+            )
     keys, kept = [], []
     seen = set()
     for i, label in enumerate(labels[: len(rows)]):
@@ -96,12 +104,11 @@ def read_projector(path, limit=None):
     return make_keyed_vectors(keys, vectors), report
 
 
-def _labels(metadata_path, vectors_path):
-    if not os.path.exists(metadata_path):
-        return None
+def _labels(metadata_path, vectors):
+    """The first column of `metadata.tsv`, for a `vectors.tsv` of `vectors`
+    lines."""
     lines = list(_lines(metadata_path, blank_ok=True))
-    rows = sum(1 for _ in _lines(vectors_path))
-    if len(lines) == rows + 1 and "\t" in lines[0]:
+    if len(lines) == vectors + 1 and "\t" in lines[0]:
         lines = lines[1:]  # A header line names the columns.
     return [line.split("\t")[0] for line in lines]
 
