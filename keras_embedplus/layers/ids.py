@@ -28,6 +28,7 @@ import numpy as np
 from keras import ops
 
 from keras_embedplus._distinct import distinct
+from keras_embedplus._replicas import replica_shares
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
 
@@ -271,19 +272,20 @@ def _gather_summed(variable, ids):
     distinct_ids, numbers = distinct(flat)
     rows = tf.gather(variable, distinct_ids)
     numbers = tf.reshape(numbers, tf.shape(ids))
-    return _spread(rows, numbers)
+    return _spread(rows, numbers, distinct_ids, variable.shape[0])
 
 
-def _spread(rows, numbers):
+def _spread(rows, numbers, distinct_ids, input_dim):
     import tensorflow as tf
 
     @tf.custom_gradient
     def spread(rows):
         def sum_positions(upstream):
             # scatter_nd sums repeats, about 20% faster than a segment sum.
-            return tf.scatter_nd(
+            sums = tf.scatter_nd(
                 tf.expand_dims(numbers, -1), upstream, tf.shape(rows)
             )
+            return replica_shares(distinct_ids, numbers, sums, input_dim)
 
         return tf.gather(rows, numbers), sum_positions
 
