@@ -226,7 +226,11 @@ def gather_rows(table, ids, training=None):
     slices are summed, so a repeated id would train differently than on the
     other backends (see docs/performance.md). Summing costs a `tf.unique`
     of the ids in the forward pass, skipped where Keras says no training
-    happens (`training=False`: `predict`, `evaluate`).
+    happens (`training=False`: `predict`, `evaluate`). Under
+    `MirroredStrategy` and `MultiWorkerMirroredStrategy` the replicas also
+    exchange their rows, so that a row several replicas looked up reaches
+    the optimizer's all-reduce (which concatenates row-sparse gradients)
+    once, with its total (see `keras_embedplus._replicas`).
 
     Ids may have any shape; ragged ids give ragged rows, and sparse ids the
     rows of their dense form (missing entries read as id 0, as in Keras).
