@@ -467,3 +467,112 @@ def test_lazy_adam_leaves_rows_the_batches_never_looked_up(compile_kwargs):
     np.testing.assert_array_equal(after[0], row_0)
     np.testing.assert_array_equal(after[1], row_0)
     assert np.abs(after[5] - 0.5).max() > 0.05
+
+
+SHARES_SCRIPT = """
+import json
+import tensorflow as tf
+
+(cpu,) = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import numpy as np
+
+from keras_embedplus._distinct import distinct
+from keras_embedplus._replicas import replica_shares
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+INPUT_DIM = 7
+
+
+def shares(ids, weights, pad):
+    def replica(ids, weights):
+        distinct_ids, numbers = distinct(ids)
+        count = tf.shape(distinct_ids)[0]
+        sums = tf.math.unsorted_segment_sum(weights, numbers, count)
+        if pad:  # as under XLA: padded to the ids' length, zero rows
+            size = tf.shape(ids)[0]
+            smallest = tf.reduce_min(tf.concat([ids, [0]], 0))
+            filler = tf.fill([size - count], smallest)
+            distinct_ids = tf.concat([distinct_ids, filler], 0)
+            sums = tf.concat([sums, tf.zeros([size - count, 2])], 0)
+        share = replica_shares(distinct_ids, numbers, sums, INPUT_DIM)
+        return distinct_ids, share
+
+    def value(values):
+        return lambda context: values[context.replica_id_in_sync_group]
+
+    per_replica = [
+        strategy.experimental_distribute_values_from_function(value(v))
+        for v in (ids, weights)
+    ]
+    held = strategy.run(replica, args=per_replica)
+    return [
+        [t.numpy().tolist() for t in strategy.experimental_local_results(h)]
+        for h in held
+    ]
+
+
+rng = np.random.default_rng(0)
+cases = []
+for case in range(12):
+    lengths = rng.integers(0, 6, 2) if case % 3 else [0, 4]
+    ids = [
+        tf.constant(rng.integers(0, INPUT_DIM, n), tf.int32) for n in lengths
+    ]
+    weights = [
+        tf.constant(rng.uniform(0.5, 2.0, (n, 2)), tf.float32)
+        for n in lengths
+    ]
+    cases.append({
+        "ids": [i.numpy().tolist() for i in ids],
+        "weights": [w.numpy().tolist() for w in weights],
+        "unique": shares(ids, weights, pad=False),
+        "padded": shares(ids, weights, pad=True),
+    })
+print(json.dumps(cases))
+"""
+
+
+@ON_TF
+@pytest.mark.slow
+def test_replica_shares_sum_to_the_dense_gradient_each_row_held_once():
+    """Random ids per replica (some empty), distinct or padded as by XLA.
+
+    Against numpy: the replicas' shares add up to the dense gradient, each
+    looked-up row's total sits at one position of the lowest replica that
+    looked it up, and every other position holds zeros.
+    """
+    import json
+
+    lines = run_python(
+        SHARES_SCRIPT,
+        KERAS_BACKEND="tensorflow",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+    )
+    for case in json.loads(lines[-1]):
+        dense = np.zeros((7, 2))
+        for ids, weights in zip(case["ids"], case["weights"], strict=True):
+            if ids:
+                np.add.at(dense, ids, weights)
+        for form in ("unique", "padded"):
+            held_ids, held = case[form]
+            rebuilt = np.zeros((7, 2))
+            holders = {}
+            for replica, (ids, rows) in enumerate(
+                zip(held_ids, held, strict=True)
+            ):
+                for row_id, row in zip(ids, rows, strict=True):
+                    rebuilt[row_id] += row
+                    if np.any(row):
+                        assert row_id not in holders, (form, case)
+                        holders[row_id] = replica
+                        np.testing.assert_allclose(row, dense[row_id], 1e-6)
+            np.testing.assert_allclose(rebuilt, dense, rtol=1e-6)
+            first = {}
+            for replica, ids in enumerate(case["ids"]):
+                for row_id in ids:
+                    first.setdefault(row_id, replica)
+            assert holders == first, (form, case)
