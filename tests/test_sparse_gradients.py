@@ -280,6 +280,9 @@ def test_benchmark_measures_both_lookups():
     assert len(times) == 2 * (1 + len(benchmark.OPTIMIZERS))
     plain = benchmark.PlainGather(10, 2)
     assert "Unique" not in op_types(plain, training=True)
+    # The --mirrored baseline still sums each replica's rows.
+    per_replica = benchmark.PerReplicaSum(10, 2)
+    assert "Unique" in op_types(per_replica, training=True)
 
 
 @ON_TF
