@@ -22,7 +22,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=int, default=60)
     parser.add_argument("--save", help="where worker 0 saves the model")
-    parser.add_argument("--optimizer", default="lazy_adam")
+    parser.add_argument(
+        "--optimizer", default="lazy_adam", choices=["lazy_adam", "adam"]
+    )
     args = parser.parse_args()
 
     import tensorflow as tf
