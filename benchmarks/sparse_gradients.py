@@ -17,9 +17,18 @@ with other jobs the CPU time varies less.
 
     python benchmarks/sparse_gradients.py            # full run
     python benchmarks/sparse_gradients.py --quick    # a smaller, faster run
+    python benchmarks/sparse_gradients.py --mirrored # 2 replicas
+
+With `--mirrored` the train steps run under `tf.distribute.MirroredStrategy`
+over 2 logical CPU devices (each replica gets half of every batch), and a
+third lookup is timed: each replica's rows summed but not exchanged with the
+other replica's (the lookup before the exchange that makes a row looked up
+on both replicas reach the optimizer once), so the exchange's own cost is
+the ratio of "now" to it.
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -42,12 +51,39 @@ class PlainGather(keras_embedplus.LookupEmbedding):
         return tf.gather(self._embeddings.value, ids)
 
 
+class PerReplicaSum(keras_embedplus.LookupEmbedding):
+    """Each row once per replica, not exchanged between replicas."""
+
+    def _gather(self, ids, training=None):
+        import tensorflow as tf
+
+        flat = tf.reshape(ids, [-1])
+        distinct_ids, numbers = tf.unique(flat)
+        rows = tf.gather(self._embeddings.value, distinct_ids)
+        numbers = tf.reshape(numbers, tf.shape(ids))
+
+        @tf.custom_gradient
+        def spread(rows):
+            def sum_positions(upstream):
+                index = tf.expand_dims(numbers, -1)
+                return tf.scatter_nd(index, upstream, tf.shape(rows))
+
+            return tf.gather(rows, numbers), sum_positions
+
+        return spread(rows)
+
+
 OPTIMIZERS = {
     "SGD": lambda: keras.optimizers.SGD(0.1),
     "Adam": lambda: keras.optimizers.Adam(0.001),
     "LazyAdam": lambda: keras_embedplus.optimizers.LazyAdam(0.001),
 }
 LAYERS = {"plain gather (before)": PlainGather, "summed (now)": None}
+MIRRORED_LAYERS = {
+    "plain gather": PlainGather,
+    "summed per replica": PerReplicaSum,
+    "summed, exchanged (now)": None,
+}
 
 
 def batch(rows, args, rng):
@@ -79,22 +115,23 @@ def time_calls(function, repeats):
     return wall / repeats, (time.process_time() - cpu_start) / repeats
 
 
-def measure(rows, args):
+def measure(rows, args, layers=LAYERS, strategy=None):
     """Median ms per call: {(task, layer): ms}, tasks forward and train."""
     rng = np.random.default_rng(0)
     ids = batch(rows, args, rng)
     targets = rng.normal(size=(args.batch, 1)).astype("float32")
     models = {}
-    for layer_name, layer_class in LAYERS.items():
+    for layer_name, layer_class in layers.items():
         for opt_name, make in OPTIMIZERS.items():
             keras.utils.set_random_seed(0)
-            models[opt_name, layer_name] = build_model(
-                layer_class, rows, args, make()
-            )
+            with strategy.scope() if strategy else contextlib.nullcontext():
+                models[opt_name, layer_name] = build_model(
+                    layer_class, rows, args, make()
+                )
     times = {}
     for _ in range(args.rounds):
         for (opt_name, layer_name), model in models.items():
-            if opt_name == "SGD":
+            if opt_name == "SGD" and strategy is None:
                 times.setdefault(("forward", layer_name), []).append(
                     time_calls(
                         lambda m=model: m.predict_on_batch(ids), args.repeats
@@ -119,6 +156,7 @@ def measure(rows, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--mirrored", action="store_true")
     args = parser.parse_args()
     args.dim, args.batch, args.length = 64, 256, 50
     args.repeats, args.rounds = 10, 5
@@ -130,6 +168,8 @@ def main():
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
+    if args.mirrored:
+        return main_mirrored(args)
     before, now = LAYERS
     for rows in args.vocabularies:
         distinct, times = measure(rows, args)
@@ -151,6 +191,40 @@ def main():
             print(
                 f"| {label} | {old:.2f} | {new:.2f} | {new / old:.3f} | "
                 f"{old_cpu:.2f} | {new_cpu:.2f} | {new_cpu / old_cpu:.3f} |"
+            )
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+def main_mirrored(args):
+    import tensorflow as tf
+
+    (cpu,) = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    plain, per_replica, now = MIRRORED_LAYERS
+    for rows in args.vocabularies:
+        distinct, times = measure(rows, args, MIRRORED_LAYERS, strategy)
+        print(
+            f"\n### MirroredStrategy, 2 replicas: {rows:,} x {args.dim}, "
+            f"batch {args.batch} x {args.length} ({distinct:,} distinct "
+            "ids)\n"
+        )
+        print(
+            f"| train step | {plain} ms | {per_replica} ms | {now} ms | "
+            "now / per replica | CPU now / per replica |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        for task in OPTIMIZERS:
+            (old, _), (mid, mid_cpu), (new, new_cpu) = (
+                times[task, plain],
+                times[task, per_replica],
+                times[task, now],
+            )
+            print(
+                f"| {task} | {old:.2f} | {mid:.2f} | {new:.2f} | "
+                f"{new / mid:.3f} | {new_cpu / mid_cpu:.3f} |"
             )
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 

@@ -5,8 +5,15 @@ TensorFlow and, through `python -m tests.sparse_parity OUT.npz`, in fresh
 JAX and PyTorch processes (Keras picks its backend once per process), then
 compares the trained tables. The batches repeat ids within and across
 rows, and pad with id 0, as NLP batches do.
+
+`python -m tests.sparse_parity OUT.npz --mirrored MODE` trains on
+TensorFlow under `tf.distribute.MirroredStrategy` over 2 logical CPUs
+instead, eagerly or in `tf.function` (a `MIRRORED_MODES` name): each
+replica gets 2 rows of every batch of 4, so ids repeat within a replica and
+across the two.
 """
 
+import contextlib
 import sys
 
 import keras
@@ -54,6 +61,8 @@ EVERY_ROW_IDS = np.array(
 )
 BATCH_SIZE = 4
 LAZY = ("lazy_adam",)
+# Compile arguments of the MirroredStrategy runs, by name.
+MIRRORED_MODES = {"eager": {"run_eagerly": True}, "function": {}}
 
 
 def optimizers():
@@ -82,7 +91,10 @@ def table():
 
 
 def layers():
-    """Name -> a fresh layer holding `table()` (OOV rows: their mean)."""
+    """Name -> a fresh layer holding `table()` (OOV rows: their mean).
+
+    `"bag"` sums its bags (the rows of an input), padding included.
+    """
     import gensim
 
     matrix = table().reshape(INPUT_DIM, OUTPUT_DIM)
@@ -99,49 +111,83 @@ def layers():
         "one_hot": keras_embedplus.OneHotDense(
             INPUT_DIM, OUTPUT_DIM, weights=matrix, input_mode="ids"
         ),
+        "bag": keras_embedplus.EmbeddingBag(
+            INPUT_DIM, OUTPUT_DIM, combiner="sum", weights=matrix
+        ),
     }
 
 
-def targets(count, ids):
+def table_of(layer):
+    """The table `layer` computes with, one row per id."""
+    every_id = np.arange(INPUT_DIM, dtype="int32")
+    if isinstance(layer, keras_embedplus.EmbeddingBag):
+        return keras.ops.convert_to_numpy(layer(every_id[:, None]))
+    return keras.ops.convert_to_numpy(layer(every_id[None]))[0]
+
+
+def targets(outputs):
     rng = np.random.default_rng(0)
-    shape = (*ids.shape, OUTPUT_DIM)
-    return [rng.normal(size=shape).astype("float32") for _ in range(count)]
+    return [
+        rng.normal(size=(len(IDS), *output.shape[1:])).astype("float32")
+        for output in outputs
+    ]
 
 
-def train(name, jit_compile=False, run_eagerly=False):
-    """Returns `{layer name: table after training}` for one optimizer."""
-    optimizer = optimizers()[name]()
+def train(name, jit_compile=False, run_eagerly=False, strategy=None):
+    """Returns `{layer name: table after training}` for one optimizer.
+
+    With a `tf.distribute` strategy, the model is made and compiled in its
+    scope, and `fit` splits each batch across its replicas.
+    """
+    scope = strategy.scope() if strategy else contextlib.nullcontext()
+    with scope:
+        optimizer = optimizers()[name]()
+        inputs = keras.Input((IDS.shape[1],), dtype="int32")
+        named = layers()
+        outputs = [named[name](inputs) for name in named]
+        model = keras.Model(inputs, outputs)
+        model.compile(
+            optimizer, "mse", jit_compile=jit_compile, run_eagerly=run_eagerly
+        )
     ids = EVERY_ROW_IDS if name in LAZY else IDS
-    inputs = keras.Input((IDS.shape[1],), dtype="int32")
-    named = layers()
-    outputs = [named[name](inputs) for name in named]
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer, "mse", jit_compile=jit_compile, run_eagerly=run_eagerly
-    )
     model.fit(
         ids,
-        targets(len(outputs), ids),
+        targets(outputs),
         batch_size=BATCH_SIZE,
         shuffle=False,
         verbose=0,
     )
-    every_id = np.arange(INPUT_DIM, dtype="int32")[None]
-    return {
-        name: keras.ops.convert_to_numpy(layer(every_id))[0]
-        for name, layer in named.items()
-    }
+    return {name: table_of(layer) for name, layer in named.items()}
 
 
-def train_all(**compile_kwargs):
+def train_all(**kwargs):
     """Returns `{"optimizer/layer": trained table}` for every optimizer."""
     results = {}
     for name in optimizers():
-        trained = train(name, **compile_kwargs)
+        trained = train(name, **kwargs)
         for layer_name, trained_table in trained.items():
             results[f"{name}/{layer_name}"] = trained_table
     return results
 
 
+def train_mirrored(mode):
+    """`train_all` under MirroredStrategy, compiled as `MIRRORED_MODES[mode]`.
+
+    Splits TensorFlow's CPU into 2 logical devices, so it must run before
+    TensorFlow has started (in a fresh process).
+    """
+    import tensorflow as tf
+
+    (cpu,) = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    return train_all(strategy=strategy, **MIRRORED_MODES[mode])
+
+
 if __name__ == "__main__":
-    np.savez(sys.argv[1], **train_all())
+    if sys.argv[2:3] == ["--mirrored"]:
+        np.savez(sys.argv[1], **train_mirrored(sys.argv[3]))
+    else:
+        np.savez(sys.argv[1], **train_all())

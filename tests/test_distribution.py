@@ -105,8 +105,9 @@ def finish(processes, log_dir, names):
     return [read_result(log_dir, name) for name in names]
 
 
-def run(module, env, log_dir, name="run"):
-    return finish([start(module, env, log_dir, name)], log_dir, [name])[0]
+def run(module, env, log_dir, name="run", args=()):
+    process = start(module, env, log_dir, name, *args)
+    return finish([process], log_dir, [name])[0]
 
 
 def log_tail(log_dir, name):
@@ -164,7 +165,13 @@ def test_mirrored_strategy_trains_as_one_device(tmp_path):
     assert_same_training(mirrored, one)
 
 
-def test_multi_worker_mirrored_strategy_over_loopback(tmp_path):
+@pytest.mark.parametrize("optimizer", ["lazy_adam", "adam"])
+def test_multi_worker_mirrored_strategy_over_loopback(optimizer, tmp_path):
+    """2 workers train as one process, with LazyAdam and Keras' Adam.
+
+    Adam checks that a row both workers looked up reaches the optimizer
+    once (the all-reduce concatenates row-sparse gradients).
+    """
     cluster = {
         "worker": [f"{LOOPBACK}:{port}" for port in free_loopback_ports(2)]
     }
@@ -187,6 +194,8 @@ def test_multi_worker_mirrored_strategy_over_loopback(tmp_path):
                     str(TIMEOUT // 2),
                     "--save",
                     str(tmp_path / "model.keras"),
+                    "--optimizer",
+                    optimizer,
                 )
             )
     except BaseException:
@@ -200,6 +209,7 @@ def test_multi_worker_mirrored_strategy_over_loopback(tmp_path):
         subprocess_env("tensorflow"),
         tmp_path,
         name="reference",
+        args=["--optimizer", optimizer],
     )
     assert [r["task"] for r in results] == [0, 1]
     assert [r["replicas"] for r in results] == [2, 2]

@@ -221,14 +221,13 @@ def other_backends(tmp_path_factory):
 
 
 def untrained():
-    every_id = np.arange(sparse_parity.INPUT_DIM, dtype="int32")[None]
     return {
-        name: ops.convert_to_numpy(layer(every_id))[0]
+        name: sparse_parity.table_of(layer)
         for name, layer in sparse_parity.layers().items()
     }
 
 
-def assert_same_training(name, trained, other_backends):
+def assert_same_training(name, trained, other_backends, label="TensorFlow"):
     start = untrained()
     for layer_name, table in trained.items():
         key = f"{name}/{layer_name}"
@@ -239,7 +238,7 @@ def assert_same_training(name, trained, other_backends):
                 table,
                 results[key],
                 atol=FLOAT32_NOISE,
-                err_msg=f"{key}: TensorFlow against {backend}",
+                err_msg=f"{key}: {label} against {backend}",
             )
 
 
@@ -281,6 +280,44 @@ def test_benchmark_measures_both_lookups():
     assert len(times) == 2 * (1 + len(benchmark.OPTIMIZERS))
     plain = benchmark.PlainGather(10, 2)
     assert "Unique" not in op_types(plain, training=True)
+    # The --mirrored baseline still sums each replica's rows.
+    per_replica = benchmark.PerReplicaSum(10, 2)
+    assert "Unique" in op_types(per_replica, training=True)
+
+
+@ON_TF
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", sorted(sparse_parity.MIRRORED_MODES))
+def test_every_optimizer_trains_under_mirrored_strategy_as_on_one_device(
+    mode, other_backends, tmp_path
+):
+    """2 replicas, ids repeated within and across them, against JAX's.
+
+    Keras' optimizer sums the replicas' row-sparse gradients by
+    concatenating them; a row looked up on both replicas used to reach
+    Adam as two gradients (0.06 off after 4 steps; RMSprop 0.18).
+    """
+    path = str(tmp_path / "mirrored.npz")
+    run_python(
+        "import sys, runpy\n",
+        f"sys.argv = ['tests.sparse_parity', {path!r}, '--mirrored', "
+        f"{mode!r}]\n",
+        "runpy.run_module('tests.sparse_parity', run_name='__main__')\n",
+        KERAS_BACKEND="tensorflow",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+    )
+    with np.load(path) as stored:
+        results = dict(stored)
+    assert len(results) == len(sparse_parity.optimizers()) * len(untrained())
+    for name in sparse_parity.optimizers():
+        trained = {
+            key.split("/")[1]: table
+            for key, table in results.items()
+            if key.split("/")[0] == name
+        }
+        label = f"MirroredStrategy ({mode})"
+        assert_same_training(name, trained, other_backends, label)
 
 
 MIRRORED_SCRIPT = """
@@ -295,72 +332,113 @@ import keras
 import numpy as np
 
 import keras_embedplus
+from keras_embedplus._replicas import replica_shares
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-# Every sample alike, so that each replica gets 4 occurrences of ids 1 and
-# 2, whichever samples the strategy hands it.
-ids = np.array([[1, 2, 1, 2]] * 4)
-result = {}
+# Replica 0 gets the first 2 samples of a batch, replica 1 the last 2.
+# First batch: rows 1, 2 on replica 0 and 2, 3 on replica 1; second: rows 4
+# and 5 on both, rows 0-3 nowhere.
+BATCHES = [
+    [[1, 1, 2, 2], [1, 2, 1, 2], [2, 3, 3, 3], [3, 3, 2, 2]],
+    [[4, 4, 5, 4], [4, 4, 4, 4], [5, 5, 5, 5], [5, 5, 4, 5]],
+]
 with strategy.scope():
-    layer = keras_embedplus.LookupEmbedding(4, 2)
+    layer = keras_embedplus.LookupEmbedding(6, 2)
     layer.build()
 
 
-@tf.function
-def gradients(x):
-    def replica(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(layer(x))
-        slices = tape.gradient(loss, layer.trainable_variables[0].value)
-        return slices.indices, slices.values
-
-    return strategy.run(replica, args=(x,))
+def replica_gradient(ids):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(ids))
+    slices = tape.gradient(loss, layer.trainable_variables[0].value)
+    return slices.indices, slices.values[:, 0]
 
 
-batches = strategy.experimental_distribute_dataset(
-    tf.data.Dataset.from_tensor_slices(ids).batch(4)
-)
-indices, values = gradients(next(iter(batches)))
-result["indices"] = [i.numpy().tolist() for i in indices.values]
-result["values"] = [v.numpy()[:, 0].tolist() for v in values.values]
-optimizers = {
-    "adam": keras.optimizers.Adam,
-    "lazy_adam": keras_embedplus.optimizers.LazyAdam,
-}
-for name, make in optimizers.items():
+def padded_shares():
+    # What the lookup hands `replica_shares` under XLA: the distinct ids
+    # sorted, padded with the smallest, zero rows at the padding.
+    first = tf.distribute.get_replica_context().replica_id_in_sync_group == 0
+    ids = tf.where(first, [1, 2, 1, 1], [2, 3, 2, 2])
+    numbers = tf.constant([0, 1, 0, 1, 1])
+    sums = tf.where(first, [[1.0], [2.0], [0], [0]], [[4.0], [8.0], [0], [0]])
+    return replica_shares(ids, numbers, sums, 6)[:, 0]
+
+
+def local(values):
+    replicas = strategy.experimental_local_results(values)
+    return [v.numpy().tolist() for v in replicas]
+
+
+def train(make, mode):
     with strategy.scope():
-        layer = keras_embedplus.LookupEmbedding(4, 2, weights=np.zeros((4, 2)))
+        layer = keras_embedplus.LookupEmbedding(6, 2, weights=np.zeros((6, 2)))
         model = keras.Sequential([keras.Input((4,), dtype="int32"), layer])
-        model.compile(make(0.01), "mse")
-    model.fit(ids, np.ones((4, 4, 2)), batch_size=4, verbose=0)
-    result[name] = layer.get_weights()[0][1:3, 0].tolist()
+        model.compile(make(0.01), "mse", run_eagerly=mode == "eager")
+    tables = []
+    for ids in BATCHES:
+        model.fit(np.array(ids), np.ones((4, 4, 2)), batch_size=4, verbose=0)
+        tables.append(layer.get_weights()[0][:, 0].tolist())
+    return tables
+
+
+result = {}
+first = next(iter(strategy.experimental_distribute_dataset(
+    tf.data.Dataset.from_tensor_slices(np.array(BATCHES[0])).batch(4)
+)))
+runs = {"eager": strategy.run, "function": tf.function(strategy.run)}
+for mode, run in runs.items():
+    indices, values = run(replica_gradient, args=(first,))
+    result[mode] = {
+        "gradients": [
+            dict(zip(i, v)) for i, v in zip(local(indices), local(values))
+        ],
+        "padded": local(run(padded_shares)),
+        "adam": train(keras.optimizers.Adam, mode),
+        "lazy_adam": train(keras_embedplus.optimizers.LazyAdam, mode),
+    }
 print(json.dumps(result))
 """
 
 
 @ON_TF
 @pytest.mark.slow
-def test_mirrored_strategy_replicas_give_each_row_once():
-    """Per replica each row once; across replicas TF concatenates them."""
+def test_mirrored_strategy_replicas_hold_each_row_once_between_them():
+    """Each replica keeps its indices; one of them holds a shared row's sum.
+
+    Eagerly and in `tf.function`: the gradients each replica hands the
+    all-reduce, XLA's padded distinct ids, one Adam step (the learning rate,
+    as on one device) and LazyAdam leaving rows no replica looked up.
+    """
     import json
 
     lines = run_python(
-        MIRRORED_SCRIPT, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2"
+        MIRRORED_SCRIPT,
+        KERAS_BACKEND="tensorflow",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
     )
     result = json.loads(lines[-1])
-    sums = {1: 0.0, 2: 0.0}
-    for indices, values in zip(
-        result["indices"], result["values"], strict=True
-    ):
-        assert sorted(indices) == [1, 2]  # each row once per replica
-        for index, value in zip(indices, values, strict=True):
-            sums[index] += value
-    assert sums == {1: 8.0, 2: 8.0}
-    np.testing.assert_allclose(result["lazy_adam"], 0.01, rtol=1e-4)
-    # What docs/performance.md says Keras' Adam does with the replicas'
-    # concatenated slices, two equal ones per row: sqrt(2) times the step of
-    # one device (0.01). Update the page if Keras changes this.
-    np.testing.assert_allclose(result["adam"], 0.01 * 2**0.5, rtol=1e-3)
+    for mode, run in result.items():
+        # Row 2, looked up 4 times on replica 0 and 3 on replica 1: its sum
+        # on replica 0 (the lower id), a zero slice on replica 1.
+        assert run["gradients"] == [
+            {"1": 4.0, "2": 7.0},
+            {"2": 0.0, "3": 5.0},
+        ], mode
+        # The padding holds zeros; row 2's 2 + 4 on replica 0 only.
+        assert run["padded"] == [[1.0, 6.0, 0.0, 0.0], [0.0, 8.0, 0.0, 0.0]]
+        looked_up = [0.0, 0.01, 0.01, 0.01, 0.0, 0.0]
+        for name in ("adam", "lazy_adam"):
+            np.testing.assert_allclose(run[name][0], looked_up, atol=1e-6)
+        # Second batch, rows 4 and 5 only: Adam moves rows 1-3 on their
+        # momentum, LazyAdam leaves rows 0-3 exactly as they were.
+        adam, lazy = run["adam"], run["lazy_adam"]
+        moved = np.abs(np.subtract(adam[1], adam[0]))
+        assert moved[1:4].min() > 1e-3, mode
+        assert lazy[1][:4] == lazy[0][:4], mode
+        # Their first update, at step 2 of the bias correction.
+        second = 0.01 * (1 + 0.999) ** 0.5 / (1 + 0.9)
+        np.testing.assert_allclose(lazy[1][4:], second, atol=1e-6)
 
 
 @ON_TF
@@ -392,3 +470,112 @@ def test_lazy_adam_leaves_rows_the_batches_never_looked_up(compile_kwargs):
     np.testing.assert_array_equal(after[0], row_0)
     np.testing.assert_array_equal(after[1], row_0)
     assert np.abs(after[5] - 0.5).max() > 0.05
+
+
+SHARES_SCRIPT = """
+import json
+import tensorflow as tf
+
+(cpu,) = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+import numpy as np
+
+from keras_embedplus._distinct import distinct
+from keras_embedplus._replicas import replica_shares
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+INPUT_DIM = 7
+
+
+def shares(ids, weights, pad):
+    def replica(ids, weights):
+        distinct_ids, numbers = distinct(ids)
+        count = tf.shape(distinct_ids)[0]
+        sums = tf.math.unsorted_segment_sum(weights, numbers, count)
+        if pad:  # as under XLA: padded to the ids' length, zero rows
+            size = tf.shape(ids)[0]
+            smallest = tf.reduce_min(tf.concat([ids, [0]], 0))
+            filler = tf.fill([size - count], smallest)
+            distinct_ids = tf.concat([distinct_ids, filler], 0)
+            sums = tf.concat([sums, tf.zeros([size - count, 2])], 0)
+        share = replica_shares(distinct_ids, numbers, sums, INPUT_DIM)
+        return distinct_ids, share
+
+    def value(values):
+        return lambda context: values[context.replica_id_in_sync_group]
+
+    per_replica = [
+        strategy.experimental_distribute_values_from_function(value(v))
+        for v in (ids, weights)
+    ]
+    held = strategy.run(replica, args=per_replica)
+    return [
+        [t.numpy().tolist() for t in strategy.experimental_local_results(h)]
+        for h in held
+    ]
+
+
+rng = np.random.default_rng(0)
+cases = []
+for case in range(12):
+    lengths = rng.integers(0, 6, 2) if case % 3 else [0, 4]
+    ids = [
+        tf.constant(rng.integers(0, INPUT_DIM, n), tf.int32) for n in lengths
+    ]
+    weights = [
+        tf.constant(rng.uniform(0.5, 2.0, (n, 2)), tf.float32)
+        for n in lengths
+    ]
+    cases.append({
+        "ids": [i.numpy().tolist() for i in ids],
+        "weights": [w.numpy().tolist() for w in weights],
+        "unique": shares(ids, weights, pad=False),
+        "padded": shares(ids, weights, pad=True),
+    })
+print(json.dumps(cases))
+"""
+
+
+@ON_TF
+@pytest.mark.slow
+def test_replica_shares_sum_to_the_dense_gradient_each_row_held_once():
+    """Random ids per replica (some empty), distinct or padded as by XLA.
+
+    Against numpy: the replicas' shares add up to the dense gradient, each
+    looked-up row's total sits at one position of the lowest replica that
+    looked it up, and every other position holds zeros.
+    """
+    import json
+
+    lines = run_python(
+        SHARES_SCRIPT,
+        KERAS_BACKEND="tensorflow",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        CUDA_VISIBLE_DEVICES="",
+    )
+    for case in json.loads(lines[-1]):
+        dense = np.zeros((7, 2))
+        for ids, weights in zip(case["ids"], case["weights"], strict=True):
+            if ids:
+                np.add.at(dense, ids, weights)
+        for form in ("unique", "padded"):
+            held_ids, held = case[form]
+            rebuilt = np.zeros((7, 2))
+            holders = {}
+            for replica, (ids, rows) in enumerate(
+                zip(held_ids, held, strict=True)
+            ):
+                for row_id, row in zip(ids, rows, strict=True):
+                    rebuilt[row_id] += row
+                    if np.any(row):
+                        assert row_id not in holders, (form, case)
+                        holders[row_id] = replica
+                        np.testing.assert_allclose(row, dense[row_id], 1e-6)
+            np.testing.assert_allclose(rebuilt, dense, rtol=1e-6)
+            first = {}
+            for replica, ids in enumerate(case["ids"]):
+                for row_id in ids:
+                    first.setdefault(row_id, replica)
+            assert holders == first, (form, case)

@@ -28,6 +28,7 @@ import numpy as np
 from keras import ops
 
 from keras_embedplus._distinct import distinct
+from keras_embedplus._replicas import replica_shares
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
 
@@ -225,7 +226,11 @@ def gather_rows(table, ids, training=None):
     slices are summed, so a repeated id would train differently than on the
     other backends (see docs/performance.md). Summing costs a `tf.unique`
     of the ids in the forward pass, skipped where Keras says no training
-    happens (`training=False`: `predict`, `evaluate`).
+    happens (`training=False`: `predict`, `evaluate`). Under
+    `MirroredStrategy` and `MultiWorkerMirroredStrategy` the replicas also
+    exchange their rows, so that a row several replicas looked up reaches
+    the optimizer's all-reduce (which concatenates row-sparse gradients)
+    once, with its total (see `keras_embedplus._replicas`).
 
     Ids may have any shape; ragged ids give ragged rows, and sparse ids the
     rows of their dense form (missing entries read as id 0, as in Keras).
@@ -271,19 +276,20 @@ def _gather_summed(variable, ids):
     distinct_ids, numbers = distinct(flat)
     rows = tf.gather(variable, distinct_ids)
     numbers = tf.reshape(numbers, tf.shape(ids))
-    return _spread(rows, numbers)
+    return _spread(rows, numbers, distinct_ids, variable.shape[0])
 
 
-def _spread(rows, numbers):
+def _spread(rows, numbers, distinct_ids, input_dim):
     import tensorflow as tf
 
     @tf.custom_gradient
     def spread(rows):
         def sum_positions(upstream):
             # scatter_nd sums repeats, about 20% faster than a segment sum.
-            return tf.scatter_nd(
+            sums = tf.scatter_nd(
                 tf.expand_dims(numbers, -1), upstream, tf.shape(rows)
             )
+            return replica_shares(distinct_ids, numbers, sums, input_dim)
 
         return tf.gather(rows, numbers), sum_positions
 

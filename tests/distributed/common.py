@@ -77,8 +77,14 @@ def initial_weights():
     return build_model().get_weights()
 
 
-def optimizer():
-    """LazyAdam: row-sparse updates, all-reduced across replicas on TF."""
+def optimizer(name="lazy_adam"):
+    """LazyAdam (row-sparse updates) or Keras' Adam (dense updates).
+
+    On TensorFlow both are handed the replicas' row-sparse gradients
+    concatenated by the all-reduce; Adam's update is not linear in them.
+    """
+    if name == "adam":
+        return keras.optimizers.Adam(0.02)
     return keras_embedplus.optimizers.LazyAdam(0.02)
 
 

@@ -22,6 +22,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=int, default=60)
     parser.add_argument("--save", help="where worker 0 saves the model")
+    parser.add_argument(
+        "--optimizer", default="lazy_adam", choices=["lazy_adam", "adam"]
+    )
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -45,7 +48,7 @@ def main():
     with strategy.scope():
         model = common.build_model()
         model.set_weights(start)
-        optimizer = common.optimizer()
+        optimizer = common.optimizer(args.optimizer)
         optimizer.build(model.trainable_variables)
     losses = train(tf, strategy, model, optimizer)
     if args.save and resolver.task_id in (0, None):
