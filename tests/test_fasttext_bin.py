@@ -20,9 +20,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import keras_embedplus
-from keras_embedplus.vectors.detect import detect_format
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import detect_format
+from keras_embedplus.vectors import read_vectors
 
 OLD = datapath("lee_fasttext.bin")  # Written before the magic number.
 NEW = datapath("lee_fasttext_new.bin")
@@ -81,8 +81,8 @@ def test_a_supervised_model_gives_its_word_vectors():
 def _as_classifier(data):
     """`lee_fasttext_new.bin` turned into a supervised model: same words
     and input matrix (with n-grams), one label, softmax, a 1-row output."""
-    from keras_embedplus.vectors.detect import Opened
     from keras_embedplus.vectors.fasttext_format import _Layout
+    from keras_embedplus.vectors.source import Opened
 
     path = NEW  # Only its layout is read here.
     with Opened(path) as opened:
@@ -221,8 +221,8 @@ def test_fuzz_damaged_files_are_refused_or_loaded(
 
 
 def test_a_quantized_model_is_a_clear_error(tmp_path):
-    from keras_embedplus.vectors.detect import Opened
     from keras_embedplus.vectors.fasttext_format import _Layout
+    from keras_embedplus.vectors.source import Opened
 
     with Opened(NEW) as opened:
         quant = _Layout(opened, NEW).input_offset - 17

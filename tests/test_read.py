@@ -14,12 +14,12 @@ from gensim.models.fasttext import FastTextKeyedVectors
 from gensim.models.fasttext import save_facebook_model
 
 import keras_embedplus
-from keras_embedplus.vectors import cache
-from keras_embedplus.vectors.detect import detect_format
-from keras_embedplus.vectors.read import AnyCase
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors import AnyCase
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import VectorFileWarning
+from keras_embedplus.vectors import detect_format
+from keras_embedplus.vectors import read_vectors
+from keras_embedplus.vectors import save_cache
 from tests.vector_files import format_rows
 from tests.vector_files import random_vectors
 from tests.vector_files import write_binary
@@ -235,7 +235,7 @@ def test_detect_format(tmp_path, glove, reference):
     binary = str(tmp_path / "w2v.txt.bin")
     reference.save_word2vec_format(binary, binary=True)
     assert detect_format(binary) == "word2vec-binary"
-    folder = cache.save_cache(reference, tmp_path / "cached")
+    folder = save_cache(reference, tmp_path / "cached")
     assert detect_format(folder) == "cache"
     # A GloVe file of one value per row whose words are numbers.
     numbers = write_text(tmp_path / "numbers.txt", ["1 2", "3 4", "5 6"])
@@ -244,7 +244,7 @@ def test_detect_format(tmp_path, glove, reference):
 
 
 def test_detection_errors(tmp_path, reference):
-    folder = cache.save_cache(reference, tmp_path / "cached")
+    folder = save_cache(reference, tmp_path / "cached")
     with pytest.raises(VectorFileError, match="pass the cache directory"):
         keras_embedplus.load_vectors(f"{folder}/vectors.npy")
     junk = tmp_path / "junk.txt"
@@ -335,7 +335,7 @@ def test_any_case_vocabulary_keeps_every_case_in_file_order(tmp_path, fmt):
     else:
         kv = KeyedVectors(2)
         kv.add_vectors(words, vectors)
-        path = cache.save_cache(kv, tmp_path / "v.cache")
+        path = save_cache(kv, tmp_path / "v.cache")
     wanted = AnyCase(["iphone", "paris", "absent"])
     kv, report = read_vectors(path, vocabulary=wanted)
     assert kv.index_to_key == ["Paris", "iPhone", "paris", "IPHONE"]

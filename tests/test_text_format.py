@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import VectorFileWarning
+from keras_embedplus.vectors import read_vectors
 from tests.vector_files import format_rows
 from tests.vector_files import gensim_glove
 from tests.vector_files import random_vectors

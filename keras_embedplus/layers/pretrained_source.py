@@ -15,10 +15,10 @@ import warnings
 import keras
 from keras import ops
 
+from keras_embedplus.vectors import AnyCase
 from keras_embedplus.vectors import vocabulary as vocabulary_lib
 from keras_embedplus.vectors.align import OOV_POLICIES
 from keras_embedplus.vectors.align import align_vectors
-from keras_embedplus.vectors.read import AnyCase
 from keras_embedplus.vectors.read import load_vectors
 
 # `from_vectors` chooses which words are read: not a caller's option.

@@ -34,6 +34,10 @@ rows; either may be `None` to treat nothing as reserved. That way
 `dict(zip(vocab, range(len(vocab))))`, aligns exactly like the layer. A
 reserved token may repeat (`StringLookup(num_oov_indices=2)` lists
 `"[UNK]"` twice); a word may not.
+
+When vectors are read for a vocabulary only, `AnyCase(words)` is the
+filter that keeps the file's words in any case, so that a case fallback
+when aligning finds what it would find in the whole file.
 """
 
 import collections.abc
@@ -244,3 +248,47 @@ def _layer_rows(layer, mask_token, oov_token):
     kinds += [WORD] * len(words)
     _check_unique(tokens, kinds)
     return _rows(tokens, kinds)
+
+
+def check_words(name, words):
+    """`words`, refused with an error if it is a single string."""
+    if isinstance(words, (str, bytes)):
+        raise ValueError(
+            f"`{name}` must be an iterable of words, not a single string. "
+            f"Received: {name}={words[:40]!r}"
+        )
+    return words
+
+
+class AnyCase:
+    """A `vocabulary` filter that keeps its words in any case.
+
+    `load_vectors(path, vocabulary=AnyCase(["iphone"]))` keeps "iphone",
+    "iPhone" and "IPHONE" wherever the file has them, so that aligning the
+    loaded vectors with a case fallback finds what it would find in the
+    whole file. Words are compared by `str.lower()`.
+
+    Args:
+        words: Iterable of strings.
+
+    Example:
+
+    >>> from keras_embedplus.vectors import AnyCase
+    >>> "iPhone" in AnyCase(["iphone"]), "phone" in AnyCase(["iphone"])
+    (True, False)
+    """
+
+    def __init__(self, words):
+        self.words = frozenset(check_words("words", words))
+        self.lowered = frozenset(word.lower() for word in self.words)
+
+    def __contains__(self, word):
+        if word in self.words:
+            return True
+        return isinstance(word, str) and word.lower() in self.lowered
+
+    def __iter__(self):
+        return iter(self.words)
+
+    def __len__(self):
+        return len(self.words)
