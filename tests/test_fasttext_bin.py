@@ -187,6 +187,25 @@ def test_compressed(tmp_path):
     _assert_refused(cut, "ends at byte", "output matrix")
 
 
+def test_a_compressed_model_is_decompressed_once(tmp_path, monkeypatch):
+    from keras_embedplus.vectors import source
+
+    path = tmp_path / "model.bin.gz"
+    path.write_bytes(gzip.compress(NEW_BYTES))
+    decompressed = []
+    read = source._Decompressed.read
+
+    def counted(self, size):
+        data = read(self, size)
+        decompressed.append(len(data))
+        return data
+
+    monkeypatch.setattr(source._Decompressed, "read", counted)
+    kv = keras_embedplus.load_vectors(path, format="fasttext-bin")
+    assert_same(kv, load_facebook_vectors(NEW))
+    assert sum(decompressed) == len(NEW_BYTES)
+
+
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(
     st.sampled_from(["old", "new"]),

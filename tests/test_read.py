@@ -272,6 +272,8 @@ def test_detection_errors(tmp_path, reference):
         ({"format": "glove2"}, "`format` must be 'auto' or one of"),
         ({"limit": 0}, "`limit` must be a positive integer or None"),
         ({"limit": True}, "`limit` must be a positive integer or None"),
+        ({"limit": 2.0}, "`limit` must be a positive integer or None"),
+        ({"limit": np.int64(-1)}, "Received: limit=np.int64\\(-1\\)"),
         ({"progress": "yes"}, "`progress` must be True, False or None"),
         ({"encoding": "utf-16"}, "`encoding` must be ASCII-compatible"),
         ({"encoding": "klingon"}, "Unknown `encoding`"),
@@ -281,6 +283,13 @@ def test_detection_errors(tmp_path, reference):
 def test_invalid_arguments(glove, kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_embedplus.load_vectors(glove, **kwargs)
+
+
+def test_limit_may_be_a_numpy_integer(glove):
+    # One integer check for the package: numpy integers are integers.
+    kv = keras_embedplus.load_vectors(glove, limit=np.int64(2))
+    expected = keras_embedplus.load_vectors(glove, limit=2)
+    assert kv.index_to_key == expected.index_to_key
 
 
 def test_source_must_be_a_path(reference):
