@@ -1,7 +1,7 @@
 """Reading vector files: `load_vectors` and `read_vectors`.
 
 The formats and how `format="auto"` tells them apart are described in
-`keras_embedplus.vectors.detect`; this module validates the arguments and
+`detect`; this module validates the arguments (see `options`) and
 hands the file to the reader of its format.
 """
 

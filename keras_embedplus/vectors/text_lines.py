@@ -4,9 +4,10 @@ The rules: runs of spaces and tabs separate fields; trailing whitespace
 and the CR of CRLF end the line; the values are the last `dim` fields and
 the word is everything before the whitespace that precedes them (so it
 may hold spaces, but never ends in one). A line whose extra fields are
-all numbers is a ragged row, not a word with spaces. `LineRules` applies
-them one line at a time: the reader's fast path reproduces it for the
-regular lines and hands it every other line.
+all numbers is a ragged row, not a word with spaces. `split_fields` and
+`count_values` apply them to a line (format detection uses them too);
+`LineRules` reads one line by them: the reader's fast path reproduces it
+for the regular lines and hands it every other line.
 """
 
 import collections

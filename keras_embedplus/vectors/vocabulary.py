@@ -46,6 +46,8 @@ import inspect
 
 import numpy as np
 
+from keras_embedplus.vectors.arguments import is_integer
+
 WORD = 0
 PADDING = 1
 OOV = 2
@@ -122,7 +124,7 @@ def _token(token, where):
     if isinstance(token, str):
         return str(token)  # np.str_ -> str, for readable reports
     hint = ""
-    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+    if is_integer(token):
         hint = (
             " For integer ids, pass the `IntegerLookup` layer itself: its "
             "tokens become strings and its OOV and mask rows are left out."
@@ -135,7 +137,7 @@ def _token(token, where):
 
 def _layer_token(token, where):
     """A lookup layer's token as a string: `IntegerLookup`'s 7 -> "7"."""
-    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+    if is_integer(token):
         return str(int(token))
     return _token(token, where)
 
@@ -187,11 +189,7 @@ def _dict_rows(mapping, mask_token, oov_token):
     token_at = {}
     for token, index in mapping.items():
         token = _token(token, "a key of the vocabulary dict")
-        if (
-            not isinstance(index, (int, np.integer))
-            or isinstance(index, bool)
-            or index < 0
-        ):
+        if not is_integer(index) or index < 0:
             raise ValueError(
                 "Vocabulary dict indices must be non-negative integers. "
                 f"Received: {token!r} -> {index!r}"
