@@ -8,8 +8,9 @@ of glove.6B.100d):
    (`embedding_matrix[i] = vectors[word]` for each word).
 2. `write_vectors` against gensim's `save_word2vec_format`, text and
    binary, on the first 100k vectors.
-3. The float formatter of the text formats (`float_text`) against numpy's
-   float-to-string conversion, on the same values.
+3. The float formatter of the text formats (the internal
+   `float_formatting`) against numpy's float-to-string conversion, on
+   the same values.
 
 Each timing is the median over interleaved rounds (A, B, A, B, ...) so that
 a noisy machine hurts both sides alike.
@@ -30,9 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from gensim.models import KeyedVectors  # noqa: E402
 
-from keras_embedplus.vectors import float_text  # noqa: E402
-from keras_embedplus.vectors.align import align_vectors  # noqa: E402
-from keras_embedplus.vectors.write import write_vectors  # noqa: E402
+from keras_embedplus.vectors import align_vectors  # noqa: E402
+from keras_embedplus.vectors import float_formatting  # noqa: E402
+from keras_embedplus.vectors import write_vectors  # noqa: E402
 
 
 def synthetic_vectors(count, dim, seed=0):
@@ -153,8 +154,8 @@ def main():
             "numpy astype('S16')": lambda: in_chunks(
                 lambda chunk: chunk.astype("S16")
             ),
-            "float_text.format_float32": lambda: in_chunks(
-                float_text.format_float32
+            "write_vectors' float32 formatter": lambda: in_chunks(
+                float_formatting.format_float32
             ),
         },
         rounds,

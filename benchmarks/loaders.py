@@ -135,7 +135,7 @@ def _child(name, text, binary, cache_dir, vocabulary_file):
 
     if name.startswith("ours"):
         import keras_embedplus
-        from keras_embedplus.vectors.cache import load_cache
+        from keras_embedplus.vectors import load_cache
     baseline = _reset_peak()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
@@ -244,8 +244,8 @@ def main():
         _child(*args.child)
         return
     sys.path.insert(0, ROOT)
-    from keras_embedplus.vectors.cache import save_cache
-    from keras_embedplus.vectors.read import load_vectors
+    from keras_embedplus.vectors import load_vectors
+    from keras_embedplus.vectors import save_cache
 
     os.makedirs(args.dir, exist_ok=True)
     text, binary, words = write_files(args.dir, args.rows, args.dim)

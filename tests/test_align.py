@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from keras_embedplus.vectors import Coverage
+from keras_embedplus.vectors import align_vectors
 from keras_embedplus.vectors import vocabulary as vocabulary_lib
-from keras_embedplus.vectors.align import align_vectors
-from keras_embedplus.vectors.coverage import Coverage
 
 WORDS = ["the", "cat", "sat", "on", "mat", "hope", "NASA", "Paris", "paris"]
 

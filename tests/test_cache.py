@@ -13,12 +13,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import keras_embedplus
+from keras_embedplus.vectors import VectorFileError
 from keras_embedplus.vectors import cache as cache_module
+from keras_embedplus.vectors import load_cache
+from keras_embedplus.vectors import read_vectors
+from keras_embedplus.vectors import save_cache
 from keras_embedplus.vectors.cache import FILES
-from keras_embedplus.vectors.cache import load_cache
-from keras_embedplus.vectors.cache import save_cache
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
 from tests.vector_files import assert_same_vectors
 from tests.vector_files import random_vectors
 

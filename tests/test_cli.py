@@ -251,7 +251,7 @@ def test_coverage_names_a_missing_or_empty_vocabulary(
 def test_convert_writes_a_file_that_reads_back(
     glove_file, tmp_path, out_format, capsys
 ):
-    from keras_embedplus.vectors.read import load_vectors
+    from keras_embedplus.vectors import load_vectors
 
     out = tmp_path / f"converted.{out_format}"
     if out_format == "cache":  # the default, as a user runs it
@@ -468,7 +468,7 @@ def test_neighbors_of_several_words(glove_file, capsys):
 
 
 def test_inspect_reads_the_projector_files_the_package_writes(tmp_path, capsys):
-    from keras_embedplus.vectors.write import write_projector
+    from keras_embedplus.vectors import write_projector
 
     vectors = KeyedVectors(3)
     vectors.add_vectors(WORDS, VECTORS)
@@ -483,7 +483,7 @@ def test_inspect_reads_the_projector_files_the_package_writes(tmp_path, capsys):
     assert done.stdout.splitlines()[1].split()[1] == "queen"
     out = tmp_path / "from_projector.cache"
     assert call_cli(capsys, "convert", vectors_path, out).returncode == 0
-    from keras_embedplus.vectors.cache import load_cache
+    from keras_embedplus.vectors import load_cache
 
     loaded = load_cache(out)
     assert loaded.index_to_key == WORDS
@@ -556,7 +556,7 @@ def _hostile_files(folder):
 
     from gensim.test.utils import datapath
 
-    from keras_embedplus.vectors.cache import save_cache
+    from keras_embedplus.vectors import save_cache
 
     rng = np.random.default_rng(0)
     fasttext = pathlib.Path(datapath("lee_fasttext_new.bin")).read_bytes()
@@ -688,7 +688,7 @@ def test_the_readers_advice_names_the_command_lines_flags(tmp_path, capsys):
 def test_nonfinite_and_truncation_flags_reach_the_reader(tmp_path, capsys):
     import inspect
 
-    from keras_embedplus.vectors.read import read_vectors
+    from keras_embedplus.vectors import read_vectors
 
     if "allow_nonfinite" not in inspect.signature(read_vectors).parameters:
         pytest.skip("this reader has no allow_nonfinite / on_truncation")

@@ -8,7 +8,7 @@ from keras import ops
 
 import keras_embedplus
 from keras_embedplus.tools import export
-from keras_embedplus.vectors.read import load_vectors
+from keras_embedplus.vectors import load_vectors
 
 TABLE = np.arange(12, dtype="float32").reshape(6, 2) / 10
 
@@ -311,7 +311,7 @@ def test_export_then_read_gives_exactly_the_word_rows(
 def test_save_vectors_reads_back_exactly(tmp_path, format, gensim_kwargs):
     from gensim.models import KeyedVectors
 
-    from keras_embedplus.vectors.read import load_vectors
+    from keras_embedplus.vectors import load_vectors
 
     path = keras_embedplus.save_vectors(
         _word_layer(), VOCAB, tmp_path / "new" / "v.txt", format=format

@@ -20,9 +20,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import keras_embedplus
-from keras_embedplus.vectors.detect import detect_format
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import detect_format
+from keras_embedplus.vectors import read_vectors
 from tests.vector_files import assert_same_vectors
 
 OLD = datapath("lee_fasttext.bin")  # Written before the magic number.
@@ -81,8 +81,8 @@ def test_a_supervised_model_gives_its_word_vectors():
 def _as_classifier(data):
     """`lee_fasttext_new.bin` turned into a supervised model: same words
     and input matrix (with n-grams), one label, softmax, a 1-row output."""
-    from keras_embedplus.vectors.detect import Opened
     from keras_embedplus.vectors.fasttext_format import _Layout
+    from keras_embedplus.vectors.source import Opened
 
     path = NEW  # Only its layout is read here.
     with Opened(path) as opened:
@@ -187,6 +187,25 @@ def test_compressed(tmp_path):
     _assert_refused(cut, "ends at byte", "output matrix")
 
 
+def test_a_compressed_model_is_decompressed_once(tmp_path, monkeypatch):
+    from keras_embedplus.vectors import source
+
+    path = tmp_path / "model.bin.gz"
+    path.write_bytes(gzip.compress(NEW_BYTES))
+    decompressed = []
+    read = source._Decompressed.read
+
+    def counted(self, size):
+        data = read(self, size)
+        decompressed.append(len(data))
+        return data
+
+    monkeypatch.setattr(source._Decompressed, "read", counted)
+    kv = keras_embedplus.load_vectors(path, format="fasttext-bin")
+    assert_same(kv, load_facebook_vectors(NEW))
+    assert sum(decompressed) == len(NEW_BYTES)
+
+
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(
     st.sampled_from(["old", "new"]),
@@ -221,8 +240,8 @@ def test_fuzz_damaged_files_are_refused_or_loaded(
 
 
 def test_a_quantized_model_is_a_clear_error(tmp_path):
-    from keras_embedplus.vectors.detect import Opened
     from keras_embedplus.vectors.fasttext_format import _Layout
+    from keras_embedplus.vectors.source import Opened
 
     with Opened(NEW) as opened:
         quant = _Layout(opened, NEW).input_offset - 17

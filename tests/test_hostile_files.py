@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from keras_embedplus.vectors.align import align_vectors
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import VectorFileWarning
+from keras_embedplus.vectors import align_vectors
+from keras_embedplus.vectors import read_vectors
 from tests.vector_files import assert_same_vectors
 
 

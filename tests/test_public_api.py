@@ -1,6 +1,11 @@
 """The public surface is a decision: changing it means changing this list."""
 
+import ast
+import pathlib
+import re
+
 import keras_embedplus
+from tests.harness import REPO
 from tests.harness import run_python
 
 PUBLIC_API = [
@@ -30,6 +35,22 @@ OPTIMIZERS_API = ["LazyAdam"]
 
 DATA_API = ["make_sampling_table", "skipgram_dataset", "skipgrams"]
 
+VECTORS_API = [
+    "AnyCase",
+    "Coverage",
+    "LoadReport",
+    "VectorFileError",
+    "VectorFileWarning",
+    "align_vectors",
+    "detect_format",
+    "load_cache",
+    "load_vectors",
+    "read_vectors",
+    "save_cache",
+    "write_projector",
+    "write_vectors",
+]
+
 
 def test_public_api_is_locked():
     assert sorted(keras_embedplus.__all__) == sorted(PUBLIC_API)
@@ -43,6 +64,10 @@ def test_data_api_is_locked():
     assert sorted(keras_embedplus.data.__all__) == DATA_API
 
 
+def test_vectors_api_is_locked():
+    assert sorted(keras_embedplus.vectors.__all__) == VECTORS_API
+
+
 def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.__all__:
         member = getattr(keras_embedplus, name)
@@ -54,6 +79,9 @@ def test_every_public_name_exists_and_is_documented():
     for name in keras_embedplus.data.__all__:
         member = getattr(keras_embedplus.data, name)
         assert member.__doc__, f"data.{name} has no docstring"
+    for name in keras_embedplus.vectors.__all__:
+        member = getattr(keras_embedplus.vectors, name)
+        assert member.__doc__, f"vectors.{name} has no docstring"
 
 
 REGISTERED = """
@@ -119,3 +147,126 @@ def test_import_on_another_backend_leaves_tensorflow_out():
         JAX_PLATFORMS="cpu",
     )
     assert lines[-1] == "False"
+
+
+VECTORS_FLOOR = pathlib.Path(REPO) / "keras_embedplus" / "vectors"
+NOT_ON_THE_GROUND_FLOOR = {"keras", "tensorflow", "jax", "torch"}
+
+
+def test_the_vectors_floor_imports_nothing_above_it():
+    """Its modules import numpy and gensim, never Keras, a backend or
+    another part of the package (the layers, the tools)."""
+    modules = sorted(VECTORS_FLOOR.glob("*.py"))
+    assert len(modules) > 10
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in NOT_ON_THE_GROUND_FLOOR, (path.name, name)
+                if top == "keras_embedplus":
+                    assert name.startswith("keras_embedplus.vectors"), (
+                        path.name,
+                        name,
+                    )
+
+
+def test_the_vectors_floor_works_without_keras():
+    # The package's root imports Keras; the floor alone must not.
+    lines = run_python(
+        f"""
+        import os, sys, tempfile, types
+        package = types.ModuleType("keras_embedplus")
+        package.__path__ = [{str(pathlib.Path(REPO) / "keras_embedplus")!r}]
+        sys.modules["keras_embedplus"] = package
+        from keras_embedplus import vectors
+        folder = tempfile.mkdtemp()
+        path = os.path.join(folder, "tiny.txt")
+        with open(path, "w") as f:
+            f.write("the 0.1 0.2\\ncat 0.3 0.4\\n")
+        words = vectors.AnyCase(["CAT", "the"])
+        kv, report = vectors.read_vectors(path, vocabulary=words)
+        matrix, coverage = vectors.align_vectors(kv, ["", "[UNK]", "Cat"])
+        kv = vectors.load_vectors(vectors.save_cache(kv, path + ".cache"))
+        vectors.write_vectors(kv, path + ".w2v")
+        found = vectors.detect_format(path + ".w2v")
+        print(report.kept, coverage.found_lowercase, found)
+        above = {sorted(NOT_ON_THE_GROUND_FLOOR)!r}
+        print(sorted(name for name in above if name in sys.modules))
+        """
+    )
+    assert lines[-2:] == ["2 1 word2vec", "[]"]
+
+
+# `keras_embedplus.vectors.read_vectors` or `from keras_embedplus.vectors
+# import AnyCase`, never a name behind a namespace: `...vectors.read.X`.
+_DOTTED = re.compile(r"\bkeras_embedplus((?:\.\w+)+)")
+_FROM = re.compile(r"\bfrom keras_embedplus((?:\.\w+)*) import ([\w, ]+)")
+PUBLIC_NAMESPACES = ["", ".vectors", ".data", ".optimizers"]
+
+
+def _is_public(name):
+    """Whether ".vectors.read_vectors" (say) is a public namespace, a name
+    in its `__all__` or an attribute of one (".Embedding.from_config")."""
+    parts = name.split(".")[1:]
+    namespace = ""
+    while parts and f"{namespace}.{parts[0]}" in PUBLIC_NAMESPACES:
+        namespace += f".{parts.pop(0)}"
+    if not parts:
+        return True
+    module = keras_embedplus
+    if namespace:
+        module = getattr(keras_embedplus, namespace[1:])
+    return parts[0] in module.__all__
+
+
+def _names_behind_a_namespace(text):
+    """The `keras_embedplus...` names of `text` that are not public."""
+    names = [match.group(1) for match in _DOTTED.finditer(text)]
+    for match in _FROM.finditer(text):
+        for name in match.group(2).split(","):
+            names.append(f"{match.group(1)}.{name.strip()}")
+    found = []
+    for name in names:
+        if not _is_public(name) and name not in found:
+            found.append(name)
+    return found
+
+
+# Left to decide (issue 12): the Q&A example runs the demo's walkthrough,
+# which no namespace offers.
+NOT_YET_PUBLIC = {"qa_embedding.py": [".tools.demo", ".tools"]}
+
+
+def test_docs_and_examples_import_only_from_public_namespaces():
+    root = pathlib.Path(REPO)
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    pages += sorted((root / "examples").glob("*.py"))
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        # The cache's format name is data, not an import path.
+        text = text.replace('"keras_embedplus.vectors.cache"', "")
+        found = _names_behind_a_namespace(text)
+        assert found == NOT_YET_PUBLIC.get(page.name, []), page.name
+
+
+def test_the_namespace_check_finds_a_module_behind_a_namespace():
+    assert _names_behind_a_namespace(
+        "keras_embedplus.vectors.read.read_vectors(path)\n"
+        "from keras_embedplus.vectors.cache import save_cache\n"
+        "from keras_embedplus.layers import ids\n"
+        "keras_embedplus.vectors.load_vectors(path)\n"
+        "from keras_embedplus.vectors import AnyCase, save_cache\n"
+        "keras_embedplus.data.skipgrams(x) and keras_embedplus.Embedding"
+    ) == [
+        ".vectors.read.read_vectors",
+        ".vectors.cache",
+        ".layers",
+        ".vectors.cache.save_cache",
+        ".layers.ids",
+    ]

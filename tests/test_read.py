@@ -14,12 +14,12 @@ from gensim.models.fasttext import FastTextKeyedVectors
 from gensim.models.fasttext import save_facebook_model
 
 import keras_embedplus
-from keras_embedplus.vectors import cache
-from keras_embedplus.vectors.detect import detect_format
-from keras_embedplus.vectors.read import AnyCase
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors import AnyCase
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import VectorFileWarning
+from keras_embedplus.vectors import detect_format
+from keras_embedplus.vectors import read_vectors
+from keras_embedplus.vectors import save_cache
 from tests.vector_files import assert_same_vectors
 from tests.vector_files import format_rows
 from tests.vector_files import random_vectors
@@ -231,7 +231,7 @@ def test_detect_format(tmp_path, glove, reference):
     binary = str(tmp_path / "w2v.txt.bin")
     reference.save_word2vec_format(binary, binary=True)
     assert detect_format(binary) == "word2vec-binary"
-    folder = cache.save_cache(reference, tmp_path / "cached")
+    folder = save_cache(reference, tmp_path / "cached")
     assert detect_format(folder) == "cache"
     # A GloVe file of one value per row whose words are numbers.
     numbers = write_text(tmp_path / "numbers.txt", ["1 2", "3 4", "5 6"])
@@ -240,7 +240,7 @@ def test_detect_format(tmp_path, glove, reference):
 
 
 def test_detection_errors(tmp_path, reference):
-    folder = cache.save_cache(reference, tmp_path / "cached")
+    folder = save_cache(reference, tmp_path / "cached")
     with pytest.raises(VectorFileError, match="pass the cache directory"):
         keras_embedplus.load_vectors(f"{folder}/vectors.npy")
     junk = tmp_path / "junk.txt"
@@ -268,6 +268,8 @@ def test_detection_errors(tmp_path, reference):
         ({"format": "glove2"}, "`format` must be 'auto' or one of"),
         ({"limit": 0}, "`limit` must be a positive integer or None"),
         ({"limit": True}, "`limit` must be a positive integer or None"),
+        ({"limit": 2.0}, "`limit` must be a positive integer or None"),
+        ({"limit": np.int64(-1)}, "Received: limit=np.int64\\(-1\\)"),
         ({"progress": "yes"}, "`progress` must be True, False or None"),
         ({"encoding": "utf-16"}, "`encoding` must be ASCII-compatible"),
         ({"encoding": "klingon"}, "Unknown `encoding`"),
@@ -277,6 +279,13 @@ def test_detection_errors(tmp_path, reference):
 def test_invalid_arguments(glove, kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_embedplus.load_vectors(glove, **kwargs)
+
+
+def test_limit_may_be_a_numpy_integer(glove):
+    # One integer check for the package: numpy integers are integers.
+    kv = keras_embedplus.load_vectors(glove, limit=np.int64(2))
+    expected = keras_embedplus.load_vectors(glove, limit=2)
+    assert kv.index_to_key == expected.index_to_key
 
 
 def test_source_must_be_a_path(reference):
@@ -331,7 +340,7 @@ def test_any_case_vocabulary_keeps_every_case_in_file_order(tmp_path, fmt):
     else:
         kv = KeyedVectors(2)
         kv.add_vectors(words, vectors)
-        path = cache.save_cache(kv, tmp_path / "v.cache")
+        path = save_cache(kv, tmp_path / "v.cache")
     wanted = AnyCase(["iphone", "paris", "absent"])
     kv, report = read_vectors(path, vocabulary=wanted)
     assert kv.index_to_key == ["Paris", "iPhone", "paris", "IPHONE"]

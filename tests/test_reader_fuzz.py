@@ -23,8 +23,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import read_vectors
 from tests import reference_readers
 from tests.reference_readers import Refused
 from tests.test_hostile_files import binary

@@ -1,5 +1,7 @@
 """The text reader: gensim-equal values, every quirk, every bad file."""
 
+import warnings
+
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
@@ -7,9 +9,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_embedplus.vectors.read import read_vectors
-from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors import VectorFileError
+from keras_embedplus.vectors import VectorFileWarning
+from keras_embedplus.vectors import read_vectors
 from tests.vector_files import assert_same_vectors
 from tests.vector_files import format_rows
 from tests.vector_files import gensim_glove
@@ -188,6 +190,41 @@ def test_header_that_declares_more_rows(tmp_path):
     assert report.header_count == 10 and report.header_mismatch
     assert "header declares 10 rows (does not match)" in str(report)
     assert "truncated: line 1: the header on line 1" in str(report)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_auto_reads_a_cut_header_file_once(tmp_path, monkeypatch, dim):
+    # With on_truncation="warn", the warning waits until GloVe is ruled
+    # out ("10 1" above rows of one value may be a GloVe row), and the
+    # file is read once as a header file, not once strictly then again.
+    from keras_embedplus.vectors import read as read_module
+
+    rows = [f"{word} {' '.join(['1.5'] * dim)}" for word in "abc"]
+    path = write_text(tmp_path / "cut.txt", rows, header=(10, dim))
+    calls = []
+    read_text = read_module.read_text
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["header"])
+        return read_text(*args, **kwargs)
+
+    monkeypatch.setattr(read_module, "read_text", counted)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kv, report = read(path, on_truncation="warn")
+    if dim == 1:  # Consistent as GloVe: no warning, the header is a row.
+        assert calls == [True, False] and caught == []
+        assert kv.index_to_key == ["10", "a", "b", "c"]
+        assert report.format == "glove"
+        return
+    assert calls == [True]
+    assert kv.index_to_key == ["a", "b", "c"] and report.format == "word2vec"
+    assert len(caught) == 1 and caught[0].category is VectorFileWarning
+    with warnings.catch_warnings(record=True) as forced:
+        warnings.simplefilter("always")
+        forced_kv, _ = read(path, format="word2vec", on_truncation="warn")
+    assert [str(w.message) for w in forced] == [str(caught[0].message)]
+    np.testing.assert_array_equal(kv.vectors, forced_kv.vectors)
 
 
 def test_control_bytes_and_unicode_words(tmp_path):

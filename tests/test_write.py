@@ -13,11 +13,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from keras_embedplus.vectors import float_text
+from keras_embedplus.vectors import float_formatting
+from keras_embedplus.vectors import load_vectors
 from keras_embedplus.vectors import write as write_lib
-from keras_embedplus.vectors.read import load_vectors
-from keras_embedplus.vectors.write import write_projector
-from keras_embedplus.vectors.write import write_vectors
+from keras_embedplus.vectors import write_projector
+from keras_embedplus.vectors import write_vectors
 from tests.vector_files import assert_same_vectors
 
 # Values whose shortest forms are long, tiny, huge or special.
@@ -289,8 +289,8 @@ def test_projector_errors(tmp_path, vectors, metadata, message):
 
 def formatted(values):
     values = np.asarray(values, dtype=np.float32)
-    text = float_text.format_float32(values)
-    return text.view(f"S{float_text.WIDTH}").reshape(values.shape)
+    text = float_formatting.format_float32(values)
+    return text.view(f"S{float_formatting.WIDTH}").reshape(values.shape)
 
 
 def assert_reads_back(values):
@@ -325,18 +325,18 @@ def assert_reads_back(values):
         (-np.inf, b"-inf"),
     ],
 )
-def test_float_text(value, text):
+def test_float_formatting(value, text):
     assert formatted([value])[0] == text
     assert_reads_back([value])
 
 
-def test_float_text_random_bit_patterns():
+def test_float_formatting_random_bit_patterns():
     rng = np.random.default_rng(0)
     bits = rng.integers(0, 2**32, size=300_000, dtype=np.uint64)
     assert_reads_back(bits.astype(np.uint32).view(np.float32))
 
 
-def test_float_text_around_every_power_of_ten():
+def test_float_formatting_around_every_power_of_ten():
     powers = np.float32(10.0) ** np.arange(-45, 39, dtype=np.float32)
     below, above = [powers], [powers]
     for _ in range(3):
@@ -346,13 +346,13 @@ def test_float_text_around_every_power_of_ten():
     assert_reads_back(np.concatenate([values, -values]))
 
 
-def test_float_text_falls_back_to_numpy_if_a_check_fails(monkeypatch):
+def test_float_formatting_falls_back_to_numpy_if_a_check_fails(monkeypatch):
     def never_exact(*args):
         exact, mantissa = original(*args)
         return np.zeros_like(exact), mantissa
 
-    original = float_text._round
-    monkeypatch.setattr(float_text, "_round", never_exact)
+    original = float_formatting._round
+    monkeypatch.setattr(float_formatting, "_round", never_exact)
     values = np.float32([0.1, -2.5, 123456789.0, 7.0])
     assert formatted(values)[2] == b"1.2345679e+08"  # not 123456790.0
     assert list(formatted(values)) == list(values.astype("S16"))
@@ -360,7 +360,7 @@ def test_float_text_falls_back_to_numpy_if_a_check_fails(monkeypatch):
 
 @settings(max_examples=200, deadline=None)
 @given(hnp.arrays(np.float32, st.integers(1, 50), elements=st.floats(width=32)))
-def test_float_text_reads_back(values):
+def test_float_formatting_reads_back(values):
     assert_reads_back(values)
 
 

@@ -13,9 +13,9 @@ import stat
 
 import numpy as np
 
+from keras_embedplus.vectors.keyed_vectors import make_keyed_vectors
 from keras_embedplus.vectors.report import LoadReport
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.rows import make_keyed_vectors
 
 FORMAT = "projector"
 VECTORS = "vectors.tsv"

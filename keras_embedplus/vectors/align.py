@@ -98,10 +98,9 @@ def align_vectors(
 
     >>> import numpy as np
     >>> from gensim.models import KeyedVectors
-    >>> import keras_embedplus.vectors.align
     >>> vectors = KeyedVectors(2)
     >>> vectors.add_vectors(["the", "cat"], np.array([[1., 2.], [3., 4.]]))
-    >>> matrix, coverage = keras_embedplus.vectors.align.align_vectors(
+    >>> matrix, coverage = keras_embedplus.vectors.align_vectors(
     ...     vectors, ["", "[UNK]", "Cat", "the", "qwzx"], oov="zeros")
     >>> matrix
     array([[0., 0.],
@@ -123,10 +122,9 @@ def align_vectors(
     found = np.flatnonzero(source >= 0)
     words = np.zeros(len(rows), dtype=bool)
     words[rows.word_ids()] = True
-    missing = np.flatnonzero(words & (source < 0))
-    oov_rows = np.flatnonzero(
-        (words & (source < 0)) | (rows.kinds == vocabulary_lib.OOV)
-    )
+    not_found = words & (source < 0)
+    missing = np.flatnonzero(not_found)
+    oov_rows = np.flatnonzero(not_found | (rows.kinds == vocabulary_lib.OOV))
 
     matrix = np.zeros((len(rows), vectors.vector_size), dtype=dtype)
     matrix[found] = vectors.vectors[source[found]]

@@ -1,58 +1,44 @@
-"""The options of `read_vectors`, checked once where they enter."""
+"""Argument checks the whole package shares, in Keras' voice.
 
-import codecs
+The ground floor imports nothing of Keras, so the layers, the tools and
+the data functions can all check their integer arguments here, the same
+way: Python and numpy integers are integers, booleans are not.
+"""
 
-from keras_embedplus.vectors.detect import FORMATS
+import numbers
 
 
-def check_options(
-    format, limit, encoding, progress, allow_nonfinite, truncation
-):
-    """Validates the options of `read_vectors` but the vocabulary.
+def is_integer(value):
+    """Whether `value` is an integer (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
-    Returns the encoding's canonical name, "utf-8" for every spelling of
-    UTF-8 (with or without "-sig": the readers skip a BOM for "utf-8").
+
+def check_integer(name, value, *, minimum=0, allow_none=False):
+    """Raises `ValueError` unless `value` is an integer >= `minimum`.
+
+    Args:
+        name: String. The argument's name, for the message.
+        value: The argument.
+        minimum: Integer, 0 or 1. The smallest value allowed: the message
+            asks for a "non-negative" (0) or "positive" (1) integer.
+        allow_none: Boolean. Whether None is allowed too.
+
+    Returns:
+        `value` as a Python integer (or None).
+
+    Example:
+
+    >>> check_integer("limit", 0, minimum=1, allow_none=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: `limit` must be a positive integer or None. Received: limit=0
     """
-    if format != "auto" and format not in FORMATS:
-        raise ValueError(
-            f"`format` must be 'auto' or one of {', '.join(FORMATS)}. "
-            f"Received: format={format!r}"
+    if value is None and allow_none:
+        return None
+    if not is_integer(value) or value < minimum:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
         )
-    if limit is not None and (
-        not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
-    ):
-        raise ValueError(
-            "`limit` must be a positive integer or None. "
-            f"Received: limit={limit!r}"
-        )
-    if progress not in (None, True, False):
-        raise ValueError(
-            "`progress` must be True, False or None. "
-            f"Received: progress={progress!r}"
-        )
-    if allow_nonfinite not in (True, False):
-        raise ValueError(
-            "`allow_nonfinite` must be True or False. "
-            f"Received: allow_nonfinite={allow_nonfinite!r}"
-        )
-    if truncation not in ("raise", "warn"):
-        raise ValueError(
-            "`on_truncation` must be 'raise' or 'warn'. "
-            f"Received: on_truncation={truncation!r}"
-        )
-    received = encoding
-    try:
-        encoding = codecs.lookup(encoding).name
-    except (LookupError, TypeError):
-        raise ValueError(
-            f"Unknown `encoding`. Received: encoding={received!r}"
-        ) from None
-    if encoding == "utf-8-sig":
-        encoding = "utf-8"
-    ascii_compatible = codecs.encode("09 .-+eE\n", encoding) == b"09 .-+eE\n"
-    if not ascii_compatible:
-        raise ValueError(
-            "`encoding` must be ASCII-compatible (the numbers and separators "
-            f"are read as ASCII bytes). Received: encoding={received!r}"
-        )
-    return encoding
+        what += " or None" if allow_none else ""
+        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+    return int(value)

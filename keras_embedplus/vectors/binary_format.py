@@ -15,73 +15,51 @@ before none). Each of those is an error, as are a file that ends before
 the records its header declares and one that goes on after them.
 """
 
-import warnings
-
 import numpy as np
 
-from keras_embedplus.vectors.detect import BOM
-from keras_embedplus.vectors.detect import declared
-from keras_embedplus.vectors.detect import parse_header
+from keras_embedplus.vectors.header import BOM
+from keras_embedplus.vectors.header import declared
+from keras_embedplus.vectors.header import parse_header
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
-from keras_embedplus.vectors.rows import RowSink
+from keras_embedplus.vectors.row_sink import RowSink
+from keras_embedplus.vectors.row_sink import unknown_size_rows
 
 BLOCK = 1 << 20
 # A word longer than this is not a word: the file is not word2vec binary.
 _MAX_WORD = 1 << 16
-# Rows reserved when the file size is unknown (compressed), in bytes.
-_UNKNOWN_SIZE_BYTES = 64 << 20
 _CONTROL = bytes(range(32)) + b"\x7f"
 _BLANK = b" \t\r\n\x0b\x0c"
 
 
-def read_binary(
-    stream,
-    head,
-    report,
-    *,
-    encoding,
-    vocabulary,
-    limit,
-    size,
-    tick,
-    allow_nonfinite,
-    on_truncation,
-):
+def read_binary(opened, report, options, *, tick):
     """Reads a word2vec binary file into a `KeyedVectors`, filling `report`.
 
     Args:
-        stream: binary file object positioned after `head`.
-        head: bytes already read from the start of the file.
+        opened: `Opened` (of `source`): its stream is positioned after
+            its `head`, and its `size` is None when unknown.
         report: `LoadReport` to fill in.
-        encoding: String. Normalised codec name of the words.
-        vocabulary: Set of words to keep, or None for all.
-        limit: Integer or None. Read at most this many records.
-        size: Integer or None. File size in bytes, when known.
+        options: `ReadOptions`.
         tick: callable taking the number of bytes read.
-        allow_nonfinite: Boolean. Keep records with nan or inf values.
-        on_truncation: String. "raise" or "warn" for a file cut short.
     """
-    return _BinaryReader(
-        stream, report, encoding, vocabulary, limit, size, tick
-    ).read(head, allow_nonfinite, on_truncation)
+    return _BinaryReader(opened, report, options, tick).read()
 
 
 class _BinaryReader:
-    def __init__(self, stream, report, encoding, vocabulary, limit, size, tick):
-        self.stream = stream
+    def __init__(self, opened, report, options, tick):
+        self.stream = opened.stream
+        self.head = opened.head
+        self.size = opened.size
         self.report = report
         self.path = report.path
-        self.encoding = encoding
-        self.vocabulary = vocabulary
-        self.limit = limit
-        self.size = size
+        self.options = options
+        self.encoding = options.encoding
+        self.limit = options.limit
         self.tick = tick
         # Whether records after the first start with a newline.
         self.newline = None
 
-    def read(self, head, allow_nonfinite, on_truncation):
-        data = head
+    def read(self):
+        head = data = self.head
         if self.encoding == "utf-8" and data.startswith(BOM):
             data = data[len(BOM) :]
         offset = len(head) - len(data)
@@ -89,12 +67,7 @@ class _BinaryReader:
         self.report.header_count = count
         self.report.dim = dim
         self.sink = RowSink(
-            dim,
-            self.report,
-            vocabulary=self.vocabulary,
-            limit=self.limit,
-            capacity=self._capacity(count, dim),
-            allow_nonfinite=allow_nonfinite,
+            dim, self.report, self.options, capacity=self._capacity(count, dim)
         )
         record_size = 4 * dim
         eof = False
@@ -118,8 +91,8 @@ class _BinaryReader:
         elif rows == count:
             self._check_end(data, offset, count)
         elif data.strip(b"\n"):
-            self._truncated(
-                on_truncation,
+            self.options.cut_short(
+                self.report,
                 f"the file ends inside this record; the header declares "
                 f"{declared(count, 'record')} of "
                 f"{declared(dim, 'float32 value')}: it was "
@@ -129,8 +102,8 @@ class _BinaryReader:
                 offset=offset,
             )
         else:
-            self._truncated(
-                on_truncation,
+            self.options.cut_short(
+                self.report,
                 f"the header declares {declared(count, 'record')} but the "
                 f"file ends after {rows:,}: it was probably cut short, "
                 "e.g. by an interrupted download",
@@ -168,7 +141,7 @@ class _BinaryReader:
     def _capacity(self, count, dim):
         """Records to reserve: never more than the file could hold."""
         if self.size is None:
-            return min(count, max(1, _UNKNOWN_SIZE_BYTES // (4 * dim)))
+            return min(count, unknown_size_rows(dim))
         return min(count, self.size // (4 * dim + 1) + 1)
 
     def _records(self, data, record_size, room):
@@ -304,21 +277,4 @@ class _BinaryReader:
             f"limit={count} to read only the first {count:,}",
             record=count + 1,
             offset=offset,
-        )
-
-    def _truncated(self, on_truncation, problem, what, *, record, offset):
-        if on_truncation == "raise":
-            raise VectorFileError(
-                self.path,
-                f"{problem}. Download it again, or pass "
-                f"on_truncation='warn' to load {what}",
-                record=record,
-                offset=offset,
-            )
-        where = f"record {record} (byte {offset})"
-        self.report.truncated = f"{where}: {problem}"
-        warnings.warn(
-            f"{self.path}, {where}: {problem}; loaded {what}.",
-            VectorFileWarning,
-            stacklevel=3,
         )

@@ -34,8 +34,8 @@ from keras_embedplus.vectors.cache_files import VOCABULARY
 from keras_embedplus.vectors.cache_files import read_header
 from keras_embedplus.vectors.cache_files import read_matrix
 from keras_embedplus.vectors.cache_files import read_vocabulary
+from keras_embedplus.vectors.keyed_vectors import make_keyed_vectors
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.rows import make_keyed_vectors
 
 
 def is_cache(path):
@@ -76,8 +76,8 @@ def save_cache(kv, path):
     >>> kv = KeyedVectors(2)
     >>> kv.add_vectors(["cat", "dog"], [[1.0, 2.0], [3.0, 4.0]])
     >>> folder = tempfile.mkdtemp()
-    >>> path = keras_embedplus.vectors.cache.save_cache(kv, folder)
-    >>> keras_embedplus.vectors.cache.load_cache(path)["dog"]
+    >>> path = keras_embedplus.vectors.save_cache(kv, folder)
+    >>> keras_embedplus.vectors.load_cache(path)["dog"]
     memmap([3., 4.], dtype=float32)
     """
     from gensim.models.fasttext import FastTextKeyedVectors
@@ -249,9 +249,9 @@ def load_cache(path, mmap=True):
     >>> from gensim.models import KeyedVectors
     >>> kv = KeyedVectors(2)
     >>> kv.add_vectors(["cat", "dog"], [[1.0, 2.0], [3.0, 4.0]])
-    >>> folder = keras_embedplus.vectors.cache.save_cache(
+    >>> folder = keras_embedplus.vectors.save_cache(
     ...     kv, tempfile.mkdtemp())
-    >>> keras_embedplus.vectors.cache.load_cache(folder, mmap=False)["cat"]
+    >>> keras_embedplus.vectors.load_cache(folder, mmap=False)["cat"]
     array([1., 2.], dtype=float32)
     """
     path = os.fspath(path)

@@ -14,6 +14,7 @@ import stat
 
 import numpy as np
 
+from keras_embedplus.vectors.arguments import is_integer
 from keras_embedplus.vectors.report import VectorFileError
 
 FORMAT = "keras_embedplus.vectors.cache"
@@ -26,7 +27,7 @@ FILES = (HEADER, VECTORS, VOCABULARY)
 HEADER_BYTES = 1 << 12
 DTYPES = ("float16", "float32", "float64")
 REBUILD = (
-    "rebuild it with keras_embedplus.vectors.cache.save_cache or "
+    "rebuild it with keras_embedplus.vectors.save_cache or "
     "`keras-embedplus convert`"
 )
 _ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
@@ -55,8 +56,8 @@ def read_header(path):
             f"{header.get('version')!r}); {REBUILD}",
         )
     checks = {
-        "count": lambda v: _is_int(v) and v >= 0,
-        "dim": lambda v: _is_int(v) and v >= 1,
+        "count": lambda v: is_integer(v) and v >= 0,
+        "dim": lambda v: is_integer(v) and v >= 1,
         "dtype": lambda v: isinstance(v, str) and _float_dtype(v) is not None,
         "escaped": lambda v: isinstance(v, bool),
     }
@@ -78,10 +79,6 @@ def read_header(path):
                 f"{REBUILD}",
             )
     return header
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _float_dtype(text):

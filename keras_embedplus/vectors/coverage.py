@@ -39,7 +39,7 @@ class Coverage:
     Example:
 
     >>> import numpy as np
-    >>> from keras_embedplus.vectors.coverage import Coverage
+    >>> from keras_embedplus.vectors import Coverage
     >>> coverage = Coverage(
     ...     total=5, reserved=1, found=2, found_lowercase=1, found_subword=0,
     ...     missing=("qwzx",),

@@ -22,16 +22,18 @@ what it finds. The rules, in order:
 Anything else is a `VectorFileError` asking for `format=`.
 """
 
-import bz2
-import collections
-import gzip
 import os
-import re
-import zlib
 
 from keras_embedplus.vectors import cache
 from keras_embedplus.vectors.fasttext_format import is_fasttext_bin
+from keras_embedplus.vectors.header import BOM
+from keras_embedplus.vectors.header import parse_header
 from keras_embedplus.vectors.report import VectorFileError
+from keras_embedplus.vectors.source import HEAD
+from keras_embedplus.vectors.source import Opened
+from keras_embedplus.vectors.source import check_source
+from keras_embedplus.vectors.text_lines import count_values
+from keras_embedplus.vectors.text_lines import split_fields
 
 FORMATS = (
     "glove",
@@ -42,59 +44,9 @@ FORMATS = (
     "cache",
     "gensim",
 )
-_HEAD = 1 << 16
-BOM = b"\xef\xbb\xbf"
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-_DIGITS = 18
-_SEPARATORS = re.compile(rb"[ \t]+")
-# Whitespace that ends a line: space, tab, CR, vertical tab, form feed.
-_TRAILING = b" \t\r\x0b\x0c"
 # Bytes that no text line holds (tab and CR may).
 _CONTROL = bytes(set(range(32)) - {9, 13}) + b"\x7f"
-
-
-def parse_header(line):
-    """`(count, dim)` if `line` is a word2vec header, else None.
-
-    Numbers of more than 18 digits read as 10**18: no file holds that
-    many rows or values, and the readers check the rows against it.
-    """
-    parts = line.split()
-    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-        return tuple(
-            int(part) if len(part) <= _DIGITS else 10**_DIGITS for part in parts
-        )
-    return None
-
-
-def declared(number, noun):
-    """ "3 rows": a header's number and its noun; 10**18 stands for more."""
-    if number >= 10**_DIGITS:
-        return f"more than 10**18 {noun}s"
-    return f"{number:,} {noun}" + ("" if number == 1 else "s")
-
-
-def split_fields(line):
-    """The fields of a text line (without its newline).
-
-    Runs of spaces and tabs separate fields; trailing whitespace (and the
-    CR of CRLF) ends the line; leading whitespace leaves an empty first
-    field (an empty word).
-    """
-    return _SEPARATORS.split(line.rstrip(_TRAILING))
-
-
-def count_values(line):
-    """Number of values on a text line: its fields after the first."""
-    return len(split_fields(line)) - 1
-
-
-def majority_dim(lines):
-    """Most common value count of the non-blank `lines`, or None."""
-    counts = collections.Counter(
-        count_values(line) for line in lines if line.strip()
-    )
-    return counts.most_common(1)[0][0] if counts else None
 
 
 def detect_format(source):
@@ -131,7 +83,7 @@ def _sniff(head, path):
         if line.strip()
     ]
     lines = [line for _, line in numbered]
-    if len(head) == _HEAD and b"\n" not in text and lines:
+    if len(head) == HEAD and b"\n" not in text and lines:
         # A first line longer than the head: its last field may be cut.
         lines = [lines[0].rsplit(b" ", 1)[0]]
     if not lines:
@@ -181,79 +133,3 @@ def _is_row(line, dim):
     except ValueError:
         return False
     return True
-
-
-class Opened:
-    """The file, decompressed if it is gzip or bzip2, and its first bytes."""
-
-    def __init__(self, path):
-        self.raw = open(path, "rb", buffering=0)
-        try:
-            self._open(path)
-        except BaseException:
-            self.raw.close()
-            raise
-
-    def _open(self, path):
-        magic = self.raw.read(3)
-        self.raw.seek(0)
-        self.size = None
-        if magic[:2] == b"\x1f\x8b":
-            inner = gzip.GzipFile(fileobj=self.raw, mode="rb")
-            self.stream = _Decompressed(inner, path, "gzip")
-        elif magic == b"BZh":
-            inner = bz2.BZ2File(self.raw, "rb")
-            self.stream = _Decompressed(inner, path, "bzip2")
-        else:
-            self.stream = self.raw
-            self.size = os.fstat(self.raw.fileno()).st_size
-        self.head = b""
-        while len(self.head) < _HEAD:
-            more = self.stream.read(_HEAD - len(self.head))
-            if not more:
-                break
-            self.head += more
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.stream is not self.raw:
-            self.stream.close()
-        self.raw.close()
-
-
-def check_source(source):
-    if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
-            "`source` must be a path (string or os.PathLike). Received: "
-            f"source={source!r} of type {type(source).__name__}"
-        )
-    return os.fspath(source)
-
-
-class _Decompressed:
-    """A gzip or bzip2 stream whose damage is a `VectorFileError`."""
-
-    def __init__(self, inner, path, kind):
-        self.inner = inner
-        self.path = path
-        self.kind = kind
-
-    def read(self, size):
-        return self._checked(self.inner.read, size)
-
-    def readinto(self, buffer):
-        return self._checked(self.inner.readinto, buffer)
-
-    def close(self):
-        self.inner.close()
-
-    def _checked(self, method, argument):
-        try:
-            return method(argument)
-        except (OSError, EOFError, zlib.error) as error:
-            raise VectorFileError(
-                self.path,
-                f"the {self.kind} data is damaged or truncated ({error})",
-            ) from None

@@ -17,20 +17,20 @@ supervised models (classifiers); their word vectors are built here from
 the same input matrix: the rows themselves (plain `KeyedVectors`) when the
 model has no character n-grams (`maxn` 0, fastText's default for
 classifiers), else a `FastTextKeyedVectors` as for other models.
-A compressed `.bin` is decompressed to a temporary file first: gensim reads
-one by its name, slowly, and (gensim 4.4) into wrong vectors.
+A compressed `.bin` is decompressed to a temporary file as its layout is
+walked: gensim reads one by its name, slowly, and (gensim 4.4) into wrong
+vectors.
 """
 
 import math
 import os
-import shutil
 import struct
 import tempfile
 
 import numpy as np
 
+from keras_embedplus.vectors.keyed_vectors import make_keyed_vectors
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.rows import make_keyed_vectors
 
 MAGIC = 793712314
 _ARGS = struct.Struct("<12id")  # dim, ws, epoch, ..., lrUpdateRate, t
@@ -72,7 +72,7 @@ def load_fasttext(opened, path, encoding):
     """Checks the `.bin` file `opened`, then loads it.
 
     Args:
-        opened: `keras_embedplus.vectors.detect.Opened`, at its start.
+        opened: `Opened` (of `source`), at its start.
         path: String. The file, for messages and for gensim.
         encoding: String. Encoding of the words.
 
@@ -80,19 +80,33 @@ def load_fasttext(opened, path, encoding):
         A `FastTextKeyedVectors`, or a `KeyedVectors` for a supervised
         model without character n-grams.
     """
-    from keras_embedplus.vectors.detect import Opened  # detect imports us.
+    if opened.size is not None:
+        return _load(_Layout(opened, path), path, path, encoding)
+    # gensim reads a compressed .bin by its name and then returns garbage
+    # vectors (gensim 4.4): it loads the copy that the walk of the layout
+    # writes of what it decompresses, so the file is decompressed once.
+    with tempfile.TemporaryDirectory() as folder:
+        copy = os.path.join(folder, "model.bin")
+        with open(copy, "wb") as f:
+            layout = _Layout(_Copied(opened, f), path)
+        return _load(layout, copy, path, encoding)
 
-    layout = _Layout(opened, path)
-    if opened.size is None:
-        # gensim reads a compressed .bin by its name and then returns
-        # garbage vectors (gensim 4.4): load a decompressed copy instead.
-        with tempfile.TemporaryDirectory() as folder:
-            copy = os.path.join(folder, "model.bin")
-            with Opened(path) as again, open(copy, "wb") as f:
-                f.write(again.head)
-                shutil.copyfileobj(again.stream, f, _CHUNK)
-            return _load(layout, copy, path, encoding)
-    return _load(layout, path, path, encoding)
+
+class _Copied:
+    """`opened` (compressed), copying what is read of it to `file`."""
+
+    def __init__(self, opened, file):
+        self.head = opened.head
+        self.size = None
+        self.stream = self
+        self._stream = opened.stream
+        self._file = file
+        file.write(opened.head)
+
+    def read(self, size):
+        data = self._stream.read(size)
+        self._file.write(data)
+        return data
 
 
 def _load(layout, real, path, encoding):

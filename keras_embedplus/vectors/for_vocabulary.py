@@ -8,8 +8,8 @@ file is made here, on the ground floor, never in a layer.
 import inspect
 import os
 
-from keras_embedplus.vectors.read import AnyCase
 from keras_embedplus.vectors.read import load_vectors
+from keras_embedplus.vectors.vocabulary import AnyCase
 
 # The words to read come from the vocabulary: not a caller's option.
 _NOT_FORWARDED = {"source", "vocabulary"}

@@ -1,23 +1,26 @@
 """Reading vector files: `load_vectors` and `read_vectors`.
 
 The formats and how `format="auto"` tells them apart are described in
-`keras_embedplus.vectors.detect`; this module validates the arguments and
+`detect`; this module validates the arguments (see `options`) and
 hands the file to the reader of its format.
 """
 
+import dataclasses
 import os
 import sys
+import warnings
 
 from keras_embedplus.vectors import cache
-from keras_embedplus.vectors.arguments import check_options
 from keras_embedplus.vectors.binary_format import read_binary
-from keras_embedplus.vectors.detect import Opened
-from keras_embedplus.vectors.detect import check_source
 from keras_embedplus.vectors.detect import detect_format
 from keras_embedplus.vectors.fasttext_format import load_fasttext
+from keras_embedplus.vectors.keyed_vectors import first_words
+from keras_embedplus.vectors.options import read_options
 from keras_embedplus.vectors.report import LoadReport
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.rows import make_keyed_vectors
+from keras_embedplus.vectors.report import VectorFileWarning
+from keras_embedplus.vectors.source import Opened
+from keras_embedplus.vectors.source import check_source
 from keras_embedplus.vectors.text_format import read_text
 
 _TEXT = {"glove": False, "word2vec": True, "fasttext-vec": True}
@@ -132,18 +135,19 @@ def read_vectors(
     >>> path = os.path.join(tempfile.mkdtemp(), "tiny.txt")
     >>> with open(path, "w") as f:
     ...     _ = f.write("the 0.1 0.2\\n. . . 0.5 0.6\\nthe 0.3 0.4\\n")
-    >>> kv, report = keras_embedplus.vectors.read.read_vectors(path)
+    >>> kv, report = keras_embedplus.vectors.read_vectors(path)
     >>> kv.index_to_key
     ['the', '. . .']
     >>> report.duplicates, report.tokens_with_spaces
     (1, 1)
     """
     path = check_source(source)
-    wanted, encoding = _check_arguments(
+    options = read_options(
         format,
         vocabulary,
         limit,
         encoding,
+        allow_pickle,
         progress,
         allow_nonfinite,
         on_truncation,
@@ -152,24 +156,18 @@ def read_vectors(
     if auto:
         format = detect_format(path)
     report = LoadReport(path, format)
-    options = dict(
-        vocabulary=wanted,
-        limit=limit,
-        encoding=encoding,
-        progress=progress,
-        allow_nonfinite=allow_nonfinite,
-        on_truncation=on_truncation,
-    )
     if format == "cache":
-        kv = _subset(cache.load_cache(path), wanted, limit, report)
+        kv = _subset(cache.load_cache(path), options, report)
     elif format == "gensim":
-        kv = _subset(_load_gensim(path, allow_pickle), wanted, limit, report)
+        kv = _subset(_load_gensim(path, allow_pickle), options, report)
     elif format == "fasttext-bin":
-        kv = _load_fasttext(path, wanted, limit, encoding, report)
+        with Opened(path) as opened:
+            kv = load_fasttext(opened, path, options.encoding)
+        kv = _subset(kv, options, report)
     elif auto and format in ("word2vec", "fasttext-vec"):
         return _read_header_or_glove(path, format, options)
     else:
-        kv = _read_stream(path, format, report, **options)
+        kv = _read_stream(path, format, report, options)
     return kv, report
 
 
@@ -178,39 +176,43 @@ def _read_header_or_glove(path, format, options):
 
     "3 1" above rows of one value may also be a GloVe row whose word is a
     number: the file is then read the way under which it is consistent
-    (as a header file when its row count is right, else as GloVe).
+    (as a header file when its row count is right, else as GloVe). The
+    file is read once as a header file: with `on_truncation="warn"`, the
+    warnings of a file cut short are held until GloVe is ruled out.
     """
-    strict = dict(options, on_truncation="raise")
+    strict = dataclasses.replace(options, on_truncation="raise")
+    first = strict if options.on_truncation == "raise" else options
+    first = dataclasses.replace(first, held=[])
     report = LoadReport(path, format)
     try:
-        return _read_stream(path, format, report, **strict), report
+        kv = _read_stream(path, format, report, first)
     except VectorFileError:
-        if report.dim == 1 and report.header_count is not None:
+        if _glove_too(report):
             glove = LoadReport(path, "glove")
             try:
-                return _read_stream(path, "glove", glove, **strict), glove
+                return _read_stream(path, "glove", glove, strict), glove
             except VectorFileError:
                 pass
-        if options["on_truncation"] == "raise":
-            raise
-    report = LoadReport(path, format)
-    return _read_stream(path, format, report, **options), report
+        raise
+    if report.truncated is not None and _glove_too(report):
+        glove = LoadReport(path, "glove")
+        try:
+            return _read_stream(path, "glove", glove, strict), glove
+        except VectorFileError:
+            pass
+    for message in first.held:
+        warnings.warn(message, VectorFileWarning, stacklevel=3)
+    return kv, report
 
 
-def _read_stream(
-    path,
-    format,
-    report,
-    *,
-    vocabulary,
-    limit,
-    encoding,
-    progress,
-    allow_nonfinite,
-    on_truncation,
-):
+def _glove_too(report):
+    """Whether a header file's rows of one value may be GloVe rows."""
+    return report.dim == 1 and report.header_count is not None
+
+
+def _read_stream(path, format, report, options):
     with Opened(path) as opened:
-        bar = _progress_bar(progress, opened, path)
+        bar = _progress_bar(options.progress, opened, path)
         position = opened.raw.tell()
 
         def tick(_):
@@ -220,26 +222,11 @@ def _read_stream(
                 bar.update(now - position)
                 position = now
 
-        arguments = dict(
-            encoding=encoding,
-            vocabulary=vocabulary,
-            limit=limit,
-            size=opened.size,
-            tick=tick,
-            allow_nonfinite=allow_nonfinite,
-            on_truncation=on_truncation,
-        )
         try:
             if format == "word2vec-binary":
-                return read_binary(
-                    opened.stream, opened.head, report, **arguments
-                )
+                return read_binary(opened, report, options, tick=tick)
             return read_text(
-                opened.stream,
-                opened.head,
-                report,
-                header=_TEXT[format],
-                **arguments,
+                opened, report, options, header=_TEXT[format], tick=tick
             )
         finally:
             if bar is not None:
@@ -289,113 +276,13 @@ def _load_gensim(path, allow_pickle):
     return kv
 
 
-def _load_fasttext(path, wanted, limit, encoding, report):
-    with Opened(path) as opened:
-        kv = load_fasttext(opened, path, encoding)
-    return _subset(kv, wanted, limit, report)
-
-
-def _subset(kv, wanted, limit, report):
-    """The first `limit` vectors of `kv` whose words are `wanted`.
-
-    fastText vectors keep their whole subword table, so that the words
-    left out still get vectors from their character n-grams.
-    """
-    from gensim.models.fasttext import FastTextKeyedVectors
-
+def _subset(kv, options, report):
+    """The first `limit` vectors of `kv` whose words are wanted."""
     keys = kv.index_to_key
+    limit = options.limit
     count = len(keys) if limit is None else min(limit, len(keys))
     report.rows = count
     report.dim = kv.vector_size
-    if wanted is None and count == len(keys):
-        report.kept = count
-        return kv
-    if wanted is None:
-        rows = slice(0, count)  # A view: a memory-mapped cache stays so.
-    else:
-        rows = [i for i in range(count) if keys[i] in wanted]
-    if isinstance(kv, FastTextKeyedVectors):
-        kv = _subset_fasttext(kv, rows)
-    else:
-        kv = make_keyed_vectors(_take(keys, rows), kv.vectors[rows])
+    kv = first_words(kv, count, options.vocabulary)
     report.kept = len(kv)
     return kv
-
-
-def _subset_fasttext(kv, rows):
-    """`kv` (fastText) with only the whole words `rows`, n-grams intact."""
-    kv.index_to_key = _take(kv.index_to_key, rows)
-    kv.key_to_index = {key: i for i, key in enumerate(kv.index_to_key)}
-    kv.vectors = kv.vectors[rows]
-    kv.vectors_vocab = kv.vectors_vocab[rows]
-    if kv.buckets_word is not None:
-        kv.buckets_word = _take(kv.buckets_word, rows)
-    kv.expandos = {name: values[rows] for name, values in kv.expandos.items()}
-    kv.next_index = len(kv.index_to_key)
-    kv.norms = None
-    return kv
-
-
-def _take(items, rows):
-    if isinstance(rows, slice):
-        return list(items[rows])
-    return [items[i] for i in rows]
-
-
-def _check_arguments(
-    format, vocabulary, limit, encoding, progress, allow_nonfinite, truncation
-):
-    """Validates the arguments; returns the vocabulary (a set, `AnyCase`
-    or None) and the encoding's canonical name (see `check_options`)."""
-    encoding = check_options(
-        format, limit, encoding, progress, allow_nonfinite, truncation
-    )
-    if vocabulary is None:
-        return None, encoding
-    if isinstance(vocabulary, AnyCase):
-        return vocabulary, encoding
-    return set(_words("vocabulary", vocabulary)), encoding
-
-
-def _words(name, words):
-    """`words`, refused with an error if it is a single string."""
-    if isinstance(words, (str, bytes)):
-        raise ValueError(
-            f"`{name}` must be an iterable of words, not a single string. "
-            f"Received: {name}={words[:40]!r}"
-        )
-    return words
-
-
-class AnyCase:
-    """A `vocabulary` filter that keeps its words in any case.
-
-    `load_vectors(path, vocabulary=AnyCase(["iphone"]))` keeps "iphone",
-    "iPhone" and "IPHONE" wherever the file has them, so that aligning the
-    loaded vectors with a case fallback finds what it would find in the
-    whole file. Words are compared by `str.lower()`.
-
-    Args:
-        words: Iterable of strings.
-
-    Example:
-
-    >>> from keras_embedplus.vectors.read import AnyCase
-    >>> "iPhone" in AnyCase(["iphone"]), "phone" in AnyCase(["iphone"])
-    (True, False)
-    """
-
-    def __init__(self, words):
-        self.words = frozenset(_words("words", words))
-        self.lowered = frozenset(word.lower() for word in self.words)
-
-    def __contains__(self, word):
-        if word in self.words:
-            return True
-        return isinstance(word, str) and word.lower() in self.lowered
-
-    def __iter__(self):
-        return iter(self.words)
-
-    def __len__(self):
-        return len(self.words)

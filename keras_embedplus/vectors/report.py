@@ -21,7 +21,7 @@ class VectorFileError(ValueError):
 
     Example:
 
-    >>> error = keras_embedplus.vectors.report.VectorFileError(
+    >>> error = keras_embedplus.vectors.VectorFileError(
     ...     "glove.txt", "has 2 values, expected 3", line=7)
     >>> str(error)
     'glove.txt, line 7: has 2 values, expected 3'
@@ -33,12 +33,18 @@ class VectorFileError(ValueError):
         self.line = line
         self.record = record
         self.offset = offset
-        where = self.path
-        if line is not None:
-            where += f", line {line}"
-        elif record is not None:
-            where += f", record {record} (byte {offset})"
-        super().__init__(f"{where}: {problem}")
+        place = where(line=line, record=record, offset=offset)
+        located = f"{self.path}, {place}" if place else self.path
+        super().__init__(f"{located}: {problem}")
+
+
+def where(*, line=None, record=None, offset=None):
+    """ "line 7", "record 3 (byte 120)", or "" where nothing is known."""
+    if line is not None:
+        return f"line {line}"
+    if record is not None:
+        return f"record {record} (byte {offset})"
+    return ""
 
 
 class VectorFileWarning(UserWarning):
@@ -73,7 +79,7 @@ class LoadReport:
 
     Example:
 
-    >>> report = keras_embedplus.vectors.report.LoadReport(
+    >>> report = keras_embedplus.vectors.LoadReport(
     ...     "glove.txt", "glove", dim=50, rows=3, kept=3)
     >>> report.header_mismatch
     False

@@ -7,7 +7,7 @@ lines. A line whose separators are exactly `dim` spaces and its newline,
 once trailing whitespace (and the CR of CRLF) is folded into the newline,
 is *regular*: regular lines are read without Python work per line, their
 words gathered and decoded in one call and their numbers parsed by
-`float_fields`. Every other line (a word containing spaces, a ragged row,
+`float_parsing`. Every other line (a word containing spaces, a ragged row,
 tabs, runs of spaces or control bytes) goes through `LineRules.odd_line`,
 a plain Python parser that defines the semantics the fast path reproduces
 and raises the error for a bad line. Blank lines are skipped and counted.
@@ -21,75 +21,52 @@ an error unless `on_truncation="warn"` (then the rows before the cut are
 kept, and a warning and the report say what was lost).
 """
 
-import warnings
-
 import numpy as np
 
-from keras_embedplus.vectors.detect import BOM
-from keras_embedplus.vectors.detect import count_values
-from keras_embedplus.vectors.detect import declared
-from keras_embedplus.vectors.detect import majority_dim
-from keras_embedplus.vectors.detect import parse_header
+from keras_embedplus.vectors.header import BOM
+from keras_embedplus.vectors.header import declared
+from keras_embedplus.vectors.header import parse_header
 from keras_embedplus.vectors.report import VectorFileError
-from keras_embedplus.vectors.report import VectorFileWarning
-from keras_embedplus.vectors.rows import RowSink
+from keras_embedplus.vectors.row_sink import RowSink
+from keras_embedplus.vectors.row_sink import unknown_size_rows
 from keras_embedplus.vectors.text_lines import NEWLINE
 from keras_embedplus.vectors.text_lines import SPACE
+from keras_embedplus.vectors.text_lines import TRAILING
 from keras_embedplus.vectors.text_lines import LineRules
 from keras_embedplus.vectors.text_lines import blocks
+from keras_embedplus.vectors.text_lines import count_values
 from keras_embedplus.vectors.text_lines import fold_trailing_whitespace
+from keras_embedplus.vectors.text_lines import majority_dim
 from keras_embedplus.vectors.text_lines import nonfinite_problem
 from keras_embedplus.vectors.text_lines import short
 
 _SAMPLE_LINES = 100
-# Rows reserved when the file size is unknown (compressed): this many
-# bytes of float32 at most, then the matrix grows as rows come.
-_UNKNOWN_SIZE_BYTES = 64 << 20
 
 
-def read_text(stream, head, report, *, header, encoding, **options):
+def read_text(opened, report, options, *, header, tick):
     """Reads a text vector file into a `KeyedVectors`, filling `report`.
 
     Args:
-        stream: binary file object positioned after `head`.
-        head: bytes already read from the start of the file.
+        opened: `Opened` (of `source`): its stream is positioned after
+            its `head`, and its `size` is None when unknown.
         report: `LoadReport` to fill in.
+        options: `ReadOptions`.
         header: Boolean. Whether the first line is a "count dim" header.
-        encoding: String. Normalised codec name of the words (ASCII-
-            compatible); "utf-8" skips a BOM.
-        **options: `vocabulary`, `limit`, `size` (bytes, or None when
-            unknown), `tick` (called with the bytes read),
-            `allow_nonfinite` and `on_truncation`.
+        tick: callable taking the number of bytes read.
     """
-    return _TextReader(stream, head, report, header, encoding, **options).read()
+    return _TextReader(opened, report, options, header, tick).read()
 
 
 class _TextReader:
-    def __init__(
-        self,
-        stream,
-        head,
-        report,
-        header,
-        encoding,
-        vocabulary,
-        limit,
-        size,
-        tick,
-        allow_nonfinite,
-        on_truncation,
-    ):
-        self.stream = stream
-        self.head = head
+    def __init__(self, opened, report, options, header, tick):
+        self.stream = opened.stream
+        self.head = opened.head
+        self.size = opened.size
         self.report = report
+        self.options = options
+        self.encoding = options.encoding
         self.header = header
-        self.encoding = encoding
-        self.vocabulary = vocabulary
-        self.limit = limit
-        self.size = size
         self.tick = tick
-        self.allow_nonfinite = allow_nonfinite
-        self.on_truncation = on_truncation
         self.sink = None
         self.dim = None
         self.dim_source = ""
@@ -181,12 +158,7 @@ class _TextReader:
         self.dim = self.report.dim = dim
         self.rules = LineRules(path, self.encoding, dim, self.dim_source)
         self.sink = RowSink(
-            dim,
-            self.report,
-            vocabulary=self.vocabulary,
-            limit=self.limit,
-            capacity=self._capacity(lines),
-            allow_nonfinite=self.allow_nonfinite,
+            dim, self.report, self.options, capacity=self._capacity(lines)
         )
         return lo
 
@@ -201,7 +173,7 @@ class _TextReader:
         dim = self.dim
         rows = sum(1 for line in lines if line.strip())
         if self.size is None:
-            bound = max(1, _UNKNOWN_SIZE_BYTES // (4 * dim))
+            bound = unknown_size_rows(dim)
             return min(self.report.header_count or bound, bound)
         most = self.size // (2 * dim) + 1
         length = sum(len(line) + 1 for line in lines)
@@ -216,7 +188,7 @@ class _TextReader:
         a line. That line is an error, or with `on_truncation="warn"` it is
         dropped (False is returned) with a warning.
         """
-        raw = buf[lo : hi - 1].tobytes().rstrip(b" \t\r\x0b\x0c")
+        raw = buf[lo : hi - 1].tobytes().rstrip(TRAILING)
         if not raw:
             return True
         number = self.line_base + 1
@@ -224,7 +196,8 @@ class _TextReader:
             _, fields, _ = self.rules.odd_line(raw, number)
             self.rules.values(fields, number)
         except VectorFileError as error:
-            self._truncated(
+            self.options.cut_short(
+                self.report,
                 f"the file ends inside line {number}, which has no newline "
                 f"and is not a whole row ({error.problem}): it was probably "
                 "cut short, e.g. by an interrupted download",
@@ -239,29 +212,14 @@ class _TextReader:
         rows = self.report.rows
         if count is None or self.done or rows >= count:
             return
-        self._truncated(
+        self.options.cut_short(
+            self.report,
             f"the header on line {self.header_line} declares "
             f"{declared(count, 'row')} but the file holds {rows:,}: it was "
             "probably cut short, e.g. "
             "by an interrupted download",
             f"the {rows:,} rows it holds",
             line=self.header_line,
-        )
-
-    def _truncated(self, problem, what, *, line):
-        if self.on_truncation == "raise":
-            raise VectorFileError(
-                self.report.path,
-                f"{problem}. Download it again, or pass "
-                f"on_truncation='warn' to load {what}",
-                line=line,
-            )
-        if self.report.truncated is None:
-            self.report.truncated = f"line {line}: {problem}"
-        warnings.warn(
-            f"{self.report.path}, line {line}: {problem}; loaded {what}.",
-            VectorFileWarning,
-            stacklevel=2,
         )
 
     def _block(self, buf, lo, hi):

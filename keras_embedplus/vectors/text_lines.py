@@ -4,20 +4,21 @@ The rules: runs of spaces and tabs separate fields; trailing whitespace
 and the CR of CRLF end the line; the values are the last `dim` fields and
 the word is everything before the whitespace that precedes them (so it
 may hold spaces, but never ends in one). A line whose extra fields are
-all numbers is a ragged row, not a word with spaces. `LineRules` applies
-them one line at a time: the reader's fast path reproduces it for the
-regular lines and hands it every other line.
+all numbers is a ragged row, not a word with spaces. `split_fields` and
+`count_values` apply them to a line (format detection uses them too);
+`LineRules` reads one line by them: the reader's fast path reproduces it
+for the regular lines and hands it every other line.
 """
 
+import collections
 import re
 
 import numpy as np
 
-from keras_embedplus.vectors import float_fields
-from keras_embedplus.vectors.detect import split_fields
+from keras_embedplus.vectors import float_parsing
 from keras_embedplus.vectors.report import VectorFileError
 
-# float_fields reads the 16 bytes that end at each field's end.
+# float_parsing reads the 16 bytes that end at each field's end.
 PAD = 16
 NEWLINE = 10
 SPACE = 32
@@ -25,7 +26,33 @@ BLOCK = 1 << 18
 # No real field is this long: a longer run without a separator is not a
 # vector file, and reading on would hold it all in memory.
 _MAX_FIELD = 1 << 20
-RUNS = re.compile(rb"[ \t]+")
+# Runs of spaces and tabs separate fields.
+_SEPARATORS = re.compile(rb"[ \t]+")
+# Whitespace that ends a line: space, tab, CR, vertical tab, form feed.
+TRAILING = b" \t\r\x0b\x0c"
+
+
+def split_fields(line):
+    """The fields of a text line (without its newline).
+
+    Runs of spaces and tabs separate fields; trailing whitespace (and the
+    CR of CRLF) ends the line; leading whitespace leaves an empty first
+    field (an empty word).
+    """
+    return _SEPARATORS.split(line.rstrip(TRAILING))
+
+
+def count_values(line):
+    """Number of values on a text line: its fields after the first."""
+    return len(split_fields(line)) - 1
+
+
+def majority_dim(lines):
+    """Most common value count of the non-blank `lines`, or None."""
+    counts = collections.Counter(
+        count_values(line) for line in lines if line.strip()
+    )
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def blocks(stream, head, tick, where):
@@ -111,7 +138,7 @@ class LineRules:
                 line=number,
             )
         # The word ends where the whitespace before the values starts.
-        runs = list(RUNS.finditer(raw))
+        runs = list(_SEPARATORS.finditer(raw))
         word = self.decode(raw[: runs[len(word_parts) - 1].start()], number)
         return word, parts[-dim:], len(word_parts) > 1
 
@@ -119,9 +146,9 @@ class LineRules:
         """float64 values of the value fields of an odd line."""
         texts = [self.decode(field, number) for field in fields]
         try:
-            return float_fields.to_float64(texts)
+            return float_parsing.to_float64(texts)
         except ValueError:
-            bad = float_fields.first_bad_number(texts)
+            bad = float_parsing.first_bad_number(texts)
             raise VectorFileError(
                 self.path,
                 f"value {bad + 1} ({texts[bad]!r}) is not a number",
@@ -149,13 +176,13 @@ class LineRules:
             return fallback["texts"]
 
         try:
-            return float_fields.parse_fields(buf, starts, ends, texts_of)
+            return float_parsing.parse_fields(buf, starts, ends, texts_of)
         except VectorFileError:
             raise
         except ValueError:
             if "texts" not in fallback:
                 raise
-            bad = float_fields.first_bad_number(fallback["texts"])
+            bad = float_parsing.first_bad_number(fallback["texts"])
             flat = fallback["flat"][bad]
             raise VectorFileError(
                 self.path,

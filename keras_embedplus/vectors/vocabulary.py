@@ -34,6 +34,10 @@ rows; either may be `None` to treat nothing as reserved. That way
 `dict(zip(vocab, range(len(vocab))))`, aligns exactly like the layer. A
 reserved token may repeat (`StringLookup(num_oov_indices=2)` lists
 `"[UNK]"` twice); a word may not.
+
+When vectors are read for a vocabulary only, `AnyCase(words)` is the
+filter that keeps the file's words in any case, so that a case fallback
+when aligning finds what it would find in the whole file.
 """
 
 import collections.abc
@@ -41,6 +45,8 @@ import dataclasses
 import inspect
 
 import numpy as np
+
+from keras_embedplus.vectors.arguments import is_integer
 
 WORD = 0
 PADDING = 1
@@ -118,7 +124,7 @@ def _token(token, where):
     if isinstance(token, str):
         return str(token)  # np.str_ -> str, for readable reports
     hint = ""
-    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+    if is_integer(token):
         hint = (
             " For integer ids, pass the `IntegerLookup` layer itself: its "
             "tokens become strings and its OOV and mask rows are left out."
@@ -131,7 +137,7 @@ def _token(token, where):
 
 def _layer_token(token, where):
     """A lookup layer's token as a string: `IntegerLookup`'s 7 -> "7"."""
-    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+    if is_integer(token):
         return str(int(token))
     return _token(token, where)
 
@@ -183,11 +189,7 @@ def _dict_rows(mapping, mask_token, oov_token):
     token_at = {}
     for token, index in mapping.items():
         token = _token(token, "a key of the vocabulary dict")
-        if (
-            not isinstance(index, (int, np.integer))
-            or isinstance(index, bool)
-            or index < 0
-        ):
+        if not is_integer(index) or index < 0:
             raise ValueError(
                 "Vocabulary dict indices must be non-negative integers. "
                 f"Received: {token!r} -> {index!r}"
@@ -244,3 +246,47 @@ def _layer_rows(layer, mask_token, oov_token):
     kinds += [WORD] * len(words)
     _check_unique(tokens, kinds)
     return _rows(tokens, kinds)
+
+
+def check_words(name, words):
+    """`words`, refused with an error if it is a single string."""
+    if isinstance(words, (str, bytes)):
+        raise ValueError(
+            f"`{name}` must be an iterable of words, not a single string. "
+            f"Received: {name}={words[:40]!r}"
+        )
+    return words
+
+
+class AnyCase:
+    """A `vocabulary` filter that keeps its words in any case.
+
+    `load_vectors(path, vocabulary=AnyCase(["iphone"]))` keeps "iphone",
+    "iPhone" and "IPHONE" wherever the file has them, so that aligning the
+    loaded vectors with a case fallback finds what it would find in the
+    whole file. Words are compared by `str.lower()`.
+
+    Args:
+        words: Iterable of strings.
+
+    Example:
+
+    >>> from keras_embedplus.vectors import AnyCase
+    >>> "iPhone" in AnyCase(["iphone"]), "phone" in AnyCase(["iphone"])
+    (True, False)
+    """
+
+    def __init__(self, words):
+        self.words = frozenset(check_words("words", words))
+        self.lowered = frozenset(word.lower() for word in self.words)
+
+    def __contains__(self, word):
+        if word in self.words:
+            return True
+        return isinstance(word, str) and word.lower() in self.lowered
+
+    def __iter__(self):
+        return iter(self.words)
+
+    def __len__(self):
+        return len(self.words)

@@ -1,10 +1,10 @@
 """Writing vectors: word2vec text and binary, GloVe text, the projector.
 
 The text formats hold each value in a short decimal form that reads back
-to the same float (see `float_text`; numpy's float-to-string conversion
-for float sizes other than 32 bits), formatted for a whole chunk of rows
-at once, so a file written here and read by gensim or `load_vectors`
-gives the very same vectors. Lines are assembled in
+to the same float (see `float_formatting`; numpy's float-to-string
+conversion for float sizes other than 32 bits), formatted for a whole
+chunk of rows at once, so a file written here and read by gensim or
+`load_vectors` gives the very same vectors. Lines are assembled in
 fixed-width byte buffers padded with NUL bytes, which are then removed in
 one pass; tokens can therefore never contain NUL.
 
@@ -32,7 +32,7 @@ import re
 
 import numpy as np
 
-from keras_embedplus.vectors import float_text
+from keras_embedplus.vectors import float_formatting
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 
@@ -63,7 +63,7 @@ def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
     Tokens the format cannot hold raise an error naming the token and its
     row before anything is written: spaces and other whitespace, line
     breaks, NUL or an empty token (the cache,
-    `keras_embedplus.vectors.cache.save_cache`, holds any token). For
+    `keras_embedplus.vectors.save_cache`, holds any token). For
     fastText vectors, only the vectors of the words are written, not the
     subword n-grams.
 
@@ -80,11 +80,10 @@ def write_vectors(vectors, path, format="word2vec", *, encoding="utf-8"):
     >>> import pathlib, tempfile
     >>> import numpy as np
     >>> from gensim.models import KeyedVectors
-    >>> import keras_embedplus.vectors.write
     >>> vectors = KeyedVectors(2)
     >>> vectors.add_vectors(["the", "cat"], np.array([[0.1, -2.], [3., 4.5]]))
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "vectors.txt"
-    >>> keras_embedplus.vectors.write.write_vectors(vectors, path)
+    >>> keras_embedplus.vectors.write_vectors(vectors, path)
     >>> print(path.read_text())
     2 2
     the 0.1 -2.0
@@ -143,9 +142,8 @@ def write_projector(vectors, directory, *, metadata=None):
 
     >>> import pathlib, tempfile
     >>> import numpy as np
-    >>> import keras_embedplus.vectors.write
     >>> vectors_path, metadata_path = (
-    ...     keras_embedplus.vectors.write.write_projector(
+    ...     keras_embedplus.vectors.write_projector(
     ...         np.array([[0., 1.], [2., 3.]]), tempfile.mkdtemp(),
     ...         metadata=["", "cat"]))
     >>> print(pathlib.Path(vectors_path).read_text())
@@ -227,7 +225,7 @@ def _encoded_tokens(keys, format, encoding):
                 f"{format} format: it {_fault(match)}, which readers "
                 "(gensim's, or load_vectors) would not read back as the "
                 "same token. Rename the key, or save to the cache "
-                "(keras_embedplus.vectors.cache.save_cache, or "
+                "(keras_embedplus.vectors.save_cache, or "
                 "`keras-embedplus convert`), which holds any token."
             )
     try:
@@ -274,9 +272,9 @@ def _write_text(file, table, prefixes, separator):
     """Writes rows of `prefix values...` with short exact floats.
 
     Each chunk of values becomes fixed-width, NUL-padded text in one
-    vectorized step (`float_text` for float32, numpy's conversion for other
-    float sizes), is laid out with the prefixes and separators in a byte
-    buffer, and is written once its NUL bytes are removed.
+    vectorized step (`float_formatting` for float32, numpy's conversion
+    for other float sizes), is laid out with the prefixes and separators
+    in a byte buffer, and is written once its NUL bytes are removed.
     """
     rows, dim = table.shape
     step = max(1, _CHUNK_VALUES // dim)
@@ -284,7 +282,7 @@ def _write_text(file, table, prefixes, separator):
         values = table[start : start + step]
         count = len(values)
         if values.dtype == np.float32:
-            text = float_text.format_float32(values)
+            text = float_formatting.format_float32(values)
         else:
             # Longest shortest-repr: "-2.2250738585072014e-308", 24 bytes.
             width = 24 if values.dtype.itemsize <= 8 else 48

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_embedplus.vectors.float_fields import parse_fields
+from keras_embedplus.vectors.float_parsing import parse_fields
 
 
 def parse(texts):

@@ -25,9 +25,18 @@ import mmap
 import sys
 
 import numpy as np
-from gensim.models import KeyedVectors
+
+from keras_embedplus.vectors.keyed_vectors import make_keyed_vectors
 
 _INDEX_BATCH = 1 << 15
+# Rows reserved when the file size is unknown (compressed): this many
+# bytes of float32 at most, then the matrix grows as rows come.
+_UNKNOWN_SIZE_BYTES = 64 << 20
+
+
+def unknown_size_rows(dim):
+    """Rows to reserve for a file of unknown size (compressed)."""
+    return max(1, _UNKNOWN_SIZE_BYTES // (4 * dim))
 
 
 class RowSink:
@@ -36,21 +45,19 @@ class RowSink:
     Args:
         dim: Integer. Values per row.
         report: `LoadReport` to count rows, duplicates and non-finite rows.
-        vocabulary: Set-like of the words to keep, or None for all.
-        limit: Integer or None. Rows to read at most (duplicates count).
+        options: `ReadOptions`. Its `vocabulary` (the words to keep, or
+            None for all), `limit` (rows to read at most, duplicates
+            included) and `allow_nonfinite` (keep rows with nan or inf).
         capacity: Integer. Upper bound of the rows kept, reserved at the
             first row (it grows if the bound was short).
-        allow_nonfinite: Boolean. Keep rows with nan or inf values.
     """
 
-    def __init__(
-        self, dim, report, *, vocabulary, limit, capacity, allow_nonfinite
-    ):
+    def __init__(self, dim, report, options, *, capacity):
         self.dim = dim
         self.report = report
-        self.limit = limit
-        self.wanted = vocabulary
-        self.allow_nonfinite = allow_nonfinite
+        self.limit = limit = options.limit
+        self.wanted = vocabulary = options.vocabulary
+        self.allow_nonfinite = options.allow_nonfinite
         if vocabulary is not None:
             capacity = min(capacity, len(vocabulary))
         if limit is not None:
@@ -236,15 +243,3 @@ class _Storage:
             return np.empty((0, self.dim), dtype=np.float32)
         self.map.resize(rows * 4 * self.dim)
         return self._view()
-
-
-def make_keyed_vectors(keys, vectors, key_to_index=None):
-    """A gensim `KeyedVectors` around `keys` and their `vectors` as given."""
-    kv = KeyedVectors(vectors.shape[1], count=0, dtype=vectors.dtype)
-    kv.index_to_key = keys
-    if key_to_index is None:
-        key_to_index = dict(zip(keys, range(len(keys)), strict=True))
-    kv.key_to_index = key_to_index
-    kv.vectors = vectors
-    kv.next_index = len(keys)
-    return kv
