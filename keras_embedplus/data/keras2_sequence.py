@@ -5,10 +5,11 @@ Same signatures and semantics as in Keras 2 (still reachable there as
 Python loop per pair.
 """
 
-import numbers
 import random
 
 import numpy as np
+
+from keras_embedplus.vectors.arguments import check_integer
 
 # The Euler-Mascheroni constant, to the 3 digits Keras 2 used.
 _EULER_GAMMA = 0.577
@@ -107,15 +108,7 @@ def skipgrams(
     >>> couples, labels
     ([[1, 2], [2, 1], [2, 3], [3, 2]], [1, 1, 1, 1])
     """
-    if (
-        isinstance(window_size, bool)
-        or not isinstance(window_size, numbers.Integral)
-        or window_size < 0
-    ):
-        raise ValueError(
-            "`window_size` must be a non-negative integer. Received: "
-            f"window_size={window_size!r}"
-        )
+    window_size = check_integer("window_size", window_size)
     if seed is None:
         seed = random.getrandbits(64)
     rng = np.random.default_rng(seed)

@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from keras_embedplus.vectors.arguments import check_integer
+
 # Tokens per slice of the corpus turned into pairs at once: bounds memory
 # (about 100 bytes of pairs per token) on corpora of any size.
 _CHUNK_TOKENS = 1 << 20
@@ -96,9 +98,9 @@ def skipgram_dataset(
     import tensorflow as tf
 
     corpus = _Corpus(sequences, vocabulary_size, oov_ids)
-    window = _positive_integer("window", window)
-    negatives = _positive_integer("negatives", negatives, minimum=0)
-    batch_size = _positive_integer("batch_size", batch_size)
+    window = check_integer("window", window, minimum=1)
+    negatives = check_integer("negatives", negatives, minimum=0)
+    batch_size = check_integer("batch_size", batch_size, minimum=1)
     if not isinstance(subsample, numbers.Real) or not 0 <= subsample < 1:
         raise ValueError(
             "`subsample` must be a number in [0, 1), the share of the corpus "
@@ -112,13 +114,8 @@ def skipgram_dataset(
         )
     if seed is None:
         seed = int(np.random.randint(0, 2**31 - 1))
-    elif isinstance(seed, bool) or not (
-        isinstance(seed, numbers.Integral) and seed >= 0
-    ):
-        raise ValueError(
-            "`seed` must be a non-negative integer or None. "
-            f"Received: seed={seed!r}"
-        )
+    else:
+        seed = check_integer("seed", seed, allow_none=True)
     recipe = _Recipe(
         keep=_keep_probability(corpus.counts, subsample),
         cdf=_negative_cdf(corpus.counts, ns_exponent),
@@ -194,7 +191,7 @@ class _Corpus:
     """The sequences as one flat array of the ids kept, with sentence ids."""
 
     def __init__(self, sequences, vocabulary_size, oov_ids):
-        self.vocabulary_size = _positive_integer(
+        self.vocabulary_size = check_integer(
             "vocabulary_size", vocabulary_size, minimum=2
         )
         if isinstance(sequences, (str, bytes)) or not hasattr(
@@ -343,16 +340,3 @@ def _oov_list(oov_ids, vocabulary_size):
                 f"{vocabulary_size}). Received: oov_ids={oov_ids!r}"
             )
     return [int(oov) for oov in ids]
-
-
-def _positive_integer(name, value, minimum=1):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
-    return int(value)

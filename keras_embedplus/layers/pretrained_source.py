@@ -9,7 +9,6 @@ read, and draws the `"random"` policy's seed from Keras' random generator
 when none is given.
 """
 
-import numbers
 import os
 import warnings
 
@@ -19,6 +18,7 @@ from keras import ops
 from keras_embedplus.vectors import vocabulary as vocabulary_lib
 from keras_embedplus.vectors.align import OOV_POLICIES
 from keras_embedplus.vectors.align import align_vectors
+from keras_embedplus.vectors.arguments import check_integer
 from keras_embedplus.vectors.for_vocabulary import is_path
 from keras_embedplus.vectors.for_vocabulary import loading_options
 from keras_embedplus.vectors.for_vocabulary import vectors_for_vocabulary
@@ -90,15 +90,7 @@ def aligned_matrix(
             "`lowercase_fallback` must be a boolean. "
             f"Received: lowercase_fallback={lowercase_fallback!r}"
         )
-    if seed is not None and (
-        not isinstance(seed, numbers.Integral)
-        or isinstance(seed, bool)
-        or seed < 0
-    ):
-        raise ValueError(
-            f"`seed` must be a non-negative integer or None. Received: "
-            f"seed={seed!r}"
-        )
+    seed = check_integer("seed", seed, allow_none=True)
     if seed is None and oov == "random":
         seed = keras_seed()
     vectors = vectors_for_vocabulary(

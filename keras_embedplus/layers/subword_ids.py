@@ -2,6 +2,7 @@ import keras
 import numpy as np
 
 from keras_embedplus.layers.fasttext_hash import ngram_hashes
+from keras_embedplus.vectors.arguments import check_integer
 
 
 @keras.saving.register_keras_serializable(package="keras_embedplus")
@@ -248,16 +249,7 @@ def _check_vocabulary(vocabulary):
 
 
 def _check_count(name, value):
-    if (
-        not isinstance(value, (int, np.integer))
-        or isinstance(value, bool)
-        or value < 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a non-negative integer. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
+    return check_integer(name, value)
 
 
 def _to_tf_strings(inputs):

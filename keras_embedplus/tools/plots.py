@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from keras_embedplus.tools import export
+from keras_embedplus.vectors.arguments import check_integer
 
 # More labelled points than this make an unreadable picture.
 MAX_POINTS = 1000
@@ -235,17 +236,7 @@ def save_figure(figure, path):
 
 
 def check_max_points(max_points):
-    if max_points is None:
-        return
-    if (
-        not isinstance(max_points, (int, np.integer))
-        or isinstance(max_points, bool)
-        or max_points < 1
-    ):
-        raise ValueError(
-            "`max_points` must be a positive integer or None. "
-            f"Received: max_points={max_points!r}"
-        )
+    check_integer("max_points", max_points, minimum=1, allow_none=True)
 
 
 def check_point_count(count, max_points, what):
