@@ -259,8 +259,8 @@ def _load_gensim(path, allow_pickle):
             "is a gensim pickle (written by KeyedVectors.save or a model's "
             "save). Unpickling can run arbitrary code, so it is refused by "
             "default: pass allow_pickle=True only if you trust the file, "
-            "then save it once with keras_embedplus.vectors.cache."
-            "save_cache(kv, directory) to reload it pickle-free.",
+            "then save it once with keras_embedplus.vectors.save_cache("
+            "kv, directory) to reload it pickle-free.",
         )
     from gensim.models import KeyedVectors
     from gensim.utils import SaveLoad
