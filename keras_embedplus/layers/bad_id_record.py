@@ -2,16 +2,25 @@
 
 Where a lookup cannot raise an error, the rows of bad ids are set to NaN
 and the layer records here how many bad ids it saw and the worst one (the
-farthest from the vocabulary); the `keras_embedplus.CheckIds` callback
-then raises the error naming the layer, the id and `input_dim` after the
-step, outside the compiled code. Those steps are:
+farthest from the vocabulary; for float ids, one that is not a whole
+number first); the `keras_embedplus.CheckIds` callback then raises the
+error naming the layer, the id and `input_dim` after the step, outside
+the compiled code. Those steps are:
 
 - TensorFlow under XLA (`jit_compile=True`, Keras' default on GPUs): XLA
-  compiles no assertion. The record is a `tf.Variable` that the compiled
-  step updates.
+  compiles no assertion. The record is a `tf.Variable`, out of Keras'
+  sight, that the compiled step updates.
 - JAX under `jax.jit` (Keras' default for `fit`, `predict`, `evaluate`):
-  the ids are abstract. A host callback (`jax.debug.callback`) records
-  them, and runs only when a batch holds a bad id.
+  the ids are abstract. The record is a non-trainable Keras variable that
+  Keras carries as model state: the step reads it and returns it updated,
+  as it does a `BatchNormalization` statistic (see `_carried_state`). A
+  function with a host effect (`jax.debug.callback`) goes through JAX's
+  slow dispatch at every call, about 0.3 ms a step even when no id is
+  bad; a state update costs a few scalar operations. Only where the
+  record is not carried (the layer called under a `jax.jit` of the user's
+  own, outside Keras' `StatelessScope`) does a host callback record the
+  ids, and only when a batch holds a bad id: an assignment there would
+  leak the traced value into the variable.
 - JAX in `fit`, `predict` and `evaluate` without jit (`run_eagerly=True`,
   `jit_compile=False`): the ids are concrete, but raising there would
   cost the user the model. Keras 3.15.1's JAX trainer detaches the value
@@ -22,90 +31,133 @@ step, outside the compiled code. Those steps are:
   afterwards `predict`, `get_weights()` and `save()` all fail with
   "'NoneType' object is not callable". The values live only in the
   trainer's local state, out of a layer's reach, so the package cannot
-  re-attach them; it records the ids instead, and `CheckIds` raises from
-  a callback, after Keras has re-attached the values.
+  re-attach them; it records the ids on the host instead, and `CheckIds`
+  raises from a callback, after Keras has re-attached the values.
 
 The record is deliberately not a Keras weight: `get_weights()`,
 `set_weights()`, weight counts and the `.keras` file are those of
-`keras.layers.Embedding`, and Keras' JAX trainer never sees it.
+`keras.layers.Embedding`. On JAX it is one more entry of the model's
+`variables` and `non_trainable_variables` (Keras' words for "all state",
+random seeds included), which is what `model.stateless_call` takes and
+returns.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 
 class BadIdRecord:
     """How many bad ids a layer saw where it could not raise, and the worst.
 
-    "Worst" is the id with the largest magnitude; 0 means none (id 0 is
-    always in range).
+    Three values: the count; the worst integer id (largest magnitude; 0:
+    none, id 0 is always in range); the worst float id (0.0: none). A
+    float id is worse than another if it is not a whole number (NaN and
+    infinities included) and the other is, or else if it is larger in
+    magnitude; between two that are not whole numbers, the first stays.
     """
 
     def __init__(self):
         self._count = 0
         self._worst = 0
+        self._worst_float = 0.0
         self._tf_variable = None
+        self._state = None  # JAX: the variable Keras carries as state
 
-    def add(self, count, worst):
-        """Adds `count` bad ids whose worst is `worst` (host values)."""
-        count, worst = int(count), int(worst)
-        if count:
-            self._count += count
-            if abs(worst) > abs(self._worst):
-                self._worst = worst
+    def add(self, count, worst, worst_float=0.0):
+        """Adds `count` bad ids whose worst are `worst`, `worst_float`."""
+        count = int(count)
+        if not count:
+            return
+        self._count += count
+        worst = int(worst)
+        if abs(worst) > abs(self._worst):
+            self._worst = worst
+        worst_float = float(worst_float)
+        if float_badness(worst_float) > float_badness(self._worst_float):
+            self._worst_float = worst_float
 
     def take(self):
-        """Returns `(count, worst)` seen since the last `take`; resets."""
-        if self._tf_variable is not None:
-            count, worst = (int(v) for v in self._tf_variable.numpy())
-            if count:
-                self._tf_variable.assign([0, 0])
-                self.add(count, worst)
-        taken = (self._count, self._worst)
-        self._count, self._worst = 0, 0
+        """Returns `(count, worst, worst_float)` since the last `take`.
+
+        Resets the record. On JAX, read it once Keras has put the model's
+        state back (a callback's `self.model` does).
+        """
+        for variable in (self._tf_variable, self._state):
+            values = _read(variable)
+            if values is not None and values[0]:
+                variable.assign(np.zeros(3, variable.dtype))
+                self.add(*_decode(values))
+        taken = (self._count, self._worst, self._worst_float)
+        self._count, self._worst, self._worst_float = 0, 0, 0.0
         return taken
 
     def record(self, flat_ids, input_dim):
-        """Records the bad ids among the 1-D `flat_ids`, in the step.
+        """Records the bad ids among the 1-D integer `flat_ids`, in a step
+        that cannot raise (abstract ids, or Keras' JAX trainer)."""
+        count, worst = _summary(flat_ids, input_dim)
+        self._record(count, worst, ops.zeros((), "float32"))
 
-        `flat_ids` are the ids of a step that cannot raise: abstract (XLA,
-        `jax.jit`) or concrete (JAX's trainer without jit).
-        """
+    def record_floats(self, flat_values, bad):
+        """Records the bad float ids of 1-D `flat_values`, where `bad`."""
+        count, worst_float = _float_summary(flat_values, bad)
+        self._record(count, ops.zeros((), "int32"), worst_float)
+
+    def _record(self, count, worst, worst_float):
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            self._record_tensorflow(flat_ids, input_dim)
-        elif backend == "jax" and _is_tracer(flat_ids):
-            self._record_jax_traced(flat_ids, input_dim)
+            self._record_tensorflow(count, worst, worst_float)
+        elif backend == "jax" and _is_tracer(count):
+            if self._state is not None and _is_tracer(self._state.value):
+                self._record_jax_state(count, worst, worst_float)
+            else:
+                self._record_jax_callback(count, worst, worst_float)
         else:
-            self.add(*_summary(flat_ids, input_dim))
+            self.add(
+                *(ops.convert_to_numpy(v) for v in (count, worst, worst_float))
+            )
 
-    def _record_tensorflow(self, flat_ids, input_dim):
+    def _record_tensorflow(self, count, worst, worst_float):
         import tensorflow as tf
 
         if self._tf_variable is None:
             # Out of the function being traced, and untracked by Keras.
             with tf.init_scope():
                 self._tf_variable = tf.Variable(
-                    [0, 0], dtype=tf.int64, trainable=False
+                    [0, 0, 0], dtype=tf.int64, trainable=False
                 )
-        count, worst = (
-            tf.cast(v, tf.int64) for v in _summary(flat_ids, input_dim)
-        )
         old = self._tf_variable.read_value()
-        worst = tf.where(tf.abs(worst) > tf.abs(old[1]), worst, old[1])
-        self._tf_variable.assign(tf.stack([old[0] + count, worst]))
+        self._tf_variable.assign(
+            _merge(old, count, worst, worst_float, _bitcast_tensorflow)
+        )
 
-    def _record_jax_traced(self, flat_ids, input_dim):
+    def _record_jax_state(self, count, worst, worst_float):
+        # The variable's value is a tracer: Keras passed it into the traced
+        # step as state (a StatelessScope maps it), so the assignment is
+        # collected by that scope and returned by the step, never stored.
+        old = self._state.value
+        self._state.assign(_merge(old, count, worst, worst_float, _bitcast_jax))
+
+    def _record_jax_callback(self, count, worst, worst_float):
         import jax
 
-        count, worst = _summary(flat_ids, input_dim)
         jax.lax.cond(
             count > 0,
-            lambda c, w: jax.debug.callback(self.add, c, w),
-            lambda c, w: None,
+            lambda *v: jax.debug.callback(self.add, *v),
+            lambda *v: None,
             count,
             worst,
+            worst_float,
         )
+
+
+def float_badness(value):
+    """How bad a float id is: 0 none, then magnitude, inf not whole."""
+    if value == 0.0:
+        return -1.0
+    if not np.isfinite(value) or value != np.floor(value):
+        return np.inf
+    return abs(value)
 
 
 def _summary(flat_ids, input_dim):
@@ -117,6 +169,75 @@ def _summary(flat_ids, input_dim):
     magnitude = ops.where(bad, ops.abs(ids), ops.cast(-1, ids.dtype))
     worst = ops.take(ids, ops.argmax(magnitude))
     return count, ops.where(count > 0, worst, ops.cast(0, ids.dtype))
+
+
+def _float_badness(values):
+    """`float_badness` of a tensor: -1 for 0.0, inf if not whole."""
+    whole = ops.logical_and(
+        ops.isfinite(values), ops.equal(ops.floor(values), values)
+    )
+    badness = ops.where(whole, ops.abs(values), float("inf"))
+    return ops.where(ops.equal(values, 0.0), -1.0, badness)
+
+
+def _float_summary(flat_values, bad):
+    """`(count, worst)` of the float ids of `flat_values` where `bad`."""
+    values = ops.concatenate([flat_values, ops.zeros((1,), flat_values.dtype)])
+    bad = ops.concatenate([bad, ops.zeros((1,), "bool")])
+    count = ops.sum(ops.cast(bad, "int32"))
+    badness = ops.where(bad, _float_badness(values), -2.0)
+    return count, ops.take(values, ops.argmax(badness))
+
+
+def _merge(old, count, worst, worst_float, bitcast):
+    """The record `old` (3 integers) with a step's summary added."""
+    int_dtype = old.dtype
+    float_dtype = "float64" if "64" in str(int_dtype) else "float32"
+    count = ops.cast(count, int_dtype)
+    worst = ops.cast(worst, int_dtype)
+    worst_float = ops.cast(worst_float, float_dtype)
+    # Saturates instead of wrapping round to a negative count.
+    limit = np.iinfo(keras.backend.standardize_dtype(int_dtype)).max
+    total = ops.minimum(old[0], limit - count) + count
+    worst = ops.where(ops.abs(worst) > ops.abs(old[1]), worst, old[1])
+    old_float = bitcast(old[2], float_dtype)
+    worst_float = ops.where(
+        _float_badness(worst_float) > _float_badness(old_float),
+        worst_float,
+        old_float,
+    )
+    return ops.stack([total, worst, bitcast(worst_float, int_dtype)])
+
+
+def _bitcast_jax(value, dtype):
+    import jax
+
+    return jax.lax.bitcast_convert_type(value, dtype)
+
+
+def _bitcast_tensorflow(value, dtype):
+    import tensorflow as tf
+
+    return tf.bitcast(value, tf.as_dtype(dtype))
+
+
+def _read(variable):
+    """The record's three integers, or None (no record, or detached)."""
+    if variable is None:
+        return None
+    if keras.backend.backend() == "jax" and variable._value is None:
+        return None  # detached by Keras' JAX trainer: read after a sync
+    return np.asarray(ops.convert_to_numpy(variable))
+
+
+def _decode(values):
+    """`(count, worst, worst_float)` from the record's three integers."""
+    float_dtype = np.float64 if values.dtype.itemsize == 8 else np.float32
+    return (
+        int(values[0]),
+        int(values[1]),
+        float(values[2:].view(float_dtype)[0]),
+    )
 
 
 def _is_tracer(value):
@@ -133,3 +254,59 @@ def layer_record(layer):
         # A plain object: neither Keras nor TensorFlow tracks it.
         object.__setattr__(layer, "_bad_id_record", record)
     return record
+
+
+def carry_record(layer):
+    """On JAX, makes the layer's record state that Keras' steps carry.
+
+    Call from the layer's `build`, where Keras still takes new state.
+    Elsewhere a no-op.
+    """
+    if keras.backend.backend() != "jax":
+        return
+    record = layer_record(layer)
+    if record._state is None:
+        holder = _carried_state(layer)
+        layer._bad_id_state = holder  # Keras tracks it (see below)
+        record._state = holder.state
+
+
+def _carried_state(layer):
+    """A variable Keras carries through its JAX steps, not a weight.
+
+    Keras 3.15.1: `Layer.variables`, and so `non_trainable_variables`,
+    `stateless_call` and the JAX trainer's state, include the `state`
+    variable of every `keras.random.SeedGenerator` the layer holds;
+    `Layer.weights` (`get_weights`, `set_weights`, weight counts,
+    `save_own_variables` and the `.keras` file) do not. Public classes
+    and documented behaviour ("`variables` ... including
+    `SeedGenerator`s"), but a SeedGenerator that draws no seed: if a
+    later Keras stops collecting them, `tests/test_bad_ids.py` fails (the
+    record must be in `non_trainable_variables`, not in `weights`), and
+    the layer falls back to its host callback meanwhile.
+    """
+    import jax
+
+    dtype = "int64" if jax.config.jax_enable_x64 else "int32"
+    return _CarriedRecord(f"{layer.name}_bad_id_record", dtype)
+
+
+class _CarriedRecord(keras.random.SeedGenerator):
+    """Holds the record's variable where Keras collects a seed's state."""
+
+    def __init__(self, name, dtype):
+        # Not SeedGenerator.__init__: no seed, only the variable.
+        self.name = name
+        self._initial_seed = None
+        self.state = keras.Variable(
+            np.zeros(3, dtype),
+            dtype=dtype,
+            trainable=False,
+            name="bad_id_record",
+        )
+
+    def next(self, ordered=True):
+        raise TypeError("The bad-id record draws no random seeds.")
+
+    def get_config(self):
+        raise TypeError("The bad-id record is not serialized.")
