@@ -86,7 +86,7 @@ class BadIdRecord:
         for variable in (self._tf_variable, self._state):
             values = _read(variable)
             if values is not None and values[0]:
-                variable.assign(np.zeros(3, variable.dtype))
+                variable.assign(np.zeros_like(values))
                 self.add(*_decode(values))
         taken = (self._count, self._worst, self._worst_float)
         self._count, self._worst, self._worst_float = 0, 0, 0.0
@@ -152,7 +152,8 @@ class BadIdRecord:
 
 
 def float_badness(value):
-    """How bad a float id is: 0 none, then magnitude, inf not whole."""
+    """How bad a float id is: -1 for 0.0 (none), its magnitude if whole,
+    inf if not (fractions, NaN, infinities)."""
     if value == 0.0:
         return -1.0
     if not np.isfinite(value) or value != np.floor(value):
@@ -162,22 +163,71 @@ def float_badness(value):
 
 def _summary(flat_ids, input_dim):
     """Returns `(count, worst)` of the bad ids among `flat_ids`, as tensors."""
-    # A zero appended keeps empty inputs valid (no argmax of nothing).
+    # A zero appended keeps empty inputs valid (no max of nothing).
     ids = ops.concatenate([flat_ids, ops.zeros((1,), flat_ids.dtype)])
     bad = ops.logical_or(ops.less(ids, 0), ops.greater_equal(ids, input_dim))
     count = ops.sum(ops.cast(bad, "int32"))
-    magnitude = ops.where(bad, ops.abs(ids), ops.cast(-1, ids.dtype))
-    worst = ops.take(ids, ops.argmax(magnitude))
+    # The worst is the smallest or the largest id (no `abs`: the most
+    # negative integer has none).
+    low, high = ops.min(ids), ops.max(ids)
+    worst = ops.where(
+        ops.logical_or(ops.less(high, input_dim), _farther(low, high)),
+        low,
+        high,
+    )
     return count, ops.where(count > 0, worst, ops.cast(0, ids.dtype))
 
 
-def _float_badness(values):
-    """`float_badness` of a tensor: -1 for 0.0, inf if not whole."""
+def _farther(a, b):
+    """Whether `|a| > |b|`, without overflow at the most negative integer."""
+
+    def minus_magnitude(x):
+        return ops.where(ops.less(x, 0), x, ops.negative(x))
+
+    return ops.less(minus_magnitude(a), minus_magnitude(b))
+
+
+def whole_numbers(values):
+    """Where the floats `values` are whole numbers (finite, no fraction).
+
+    Subnormal floats are fractions, but XLA on CPU flushes them to zero
+    before any comparison: their bits tell them apart instead.
+    """
     whole = ops.logical_and(
         ops.isfinite(values), ops.equal(ops.floor(values), values)
     )
-    badness = ops.where(whole, ops.abs(values), float("inf"))
-    return ops.where(ops.equal(values, 0.0), -1.0, badness)
+    return ops.logical_and(whole, ops.logical_not(_subnormal(values)))
+
+
+# Per float dtype: integers of its width, and the bits of its smallest
+# normal number (below it, and above 0, the magnitudes are subnormal).
+_NORMAL_BITS = {
+    "float16": ("int16", 0x0400),
+    "bfloat16": ("int16", 0x0080),
+    "float32": ("int32", 0x00800000),
+    "float64": ("int64", 0x0010000000000000),
+}
+
+
+def _subnormal(values):
+    int_dtype, smallest_normal = _NORMAL_BITS[
+        keras.backend.standardize_dtype(values.dtype)
+    ]
+    magnitude = ops.bitwise_and(
+        ops.view(values, int_dtype), np.iinfo(int_dtype).max
+    )
+    return ops.logical_and(
+        ops.greater(magnitude, 0), ops.less(magnitude, smallest_normal)
+    )
+
+
+def float_badness_of(values):
+    """`float_badness` of a tensor: -1 for 0.0, inf if not whole."""
+    badness = ops.where(whole_numbers(values), ops.abs(values), float("inf"))
+    zero = ops.logical_and(
+        ops.equal(values, 0.0), ops.logical_not(_subnormal(values))
+    )
+    return ops.where(zero, -1.0, badness)
 
 
 def _float_summary(flat_values, bad):
@@ -185,7 +235,7 @@ def _float_summary(flat_values, bad):
     values = ops.concatenate([flat_values, ops.zeros((1,), flat_values.dtype)])
     bad = ops.concatenate([bad, ops.zeros((1,), "bool")])
     count = ops.sum(ops.cast(bad, "int32"))
-    badness = ops.where(bad, _float_badness(values), -2.0)
+    badness = ops.where(bad, float_badness_of(values), -2.0)
     return count, ops.take(values, ops.argmax(badness))
 
 
@@ -199,10 +249,10 @@ def _merge(old, count, worst, worst_float, bitcast):
     # Saturates instead of wrapping round to a negative count.
     limit = np.iinfo(keras.backend.standardize_dtype(int_dtype)).max
     total = ops.minimum(old[0], limit - count) + count
-    worst = ops.where(ops.abs(worst) > ops.abs(old[1]), worst, old[1])
+    worst = ops.where(_farther(worst, old[1]), worst, old[1])
     old_float = bitcast(old[2], float_dtype)
     worst_float = ops.where(
-        _float_badness(worst_float) > _float_badness(old_float),
+        float_badness_of(worst_float) > float_badness_of(old_float),
         worst_float,
         old_float,
     )

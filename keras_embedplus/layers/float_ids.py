@@ -20,7 +20,9 @@ from keras import ops
 
 from keras_embedplus.layers import ids as ids_lib
 from keras_embedplus.layers.bad_id_record import float_badness
+from keras_embedplus.layers.bad_id_record import float_badness_of
 from keras_embedplus.layers.bad_id_record import layer_record
+from keras_embedplus.layers.bad_id_record import whole_numbers
 
 # Floats whose integer part int32 holds exactly, and the cast keeps.
 _INT32_BOUND = 2.0**31
@@ -81,9 +83,7 @@ def fill_value(layer):
 
 
 def _good(layer, inputs):
-    whole = ops.logical_and(
-        ops.isfinite(inputs), ops.equal(ops.floor(inputs), inputs)
-    )
+    whole = whole_numbers(inputs)
     if not layer.check_ids:
         return ops.logical_and(whole, ops.less(ops.abs(inputs), _INT32_BOUND))
     in_range = ops.logical_and(
@@ -113,11 +113,9 @@ def _checked_tensorflow(layer, inputs, ids, good):
     # A good 0 appended keeps empty inputs valid (no argmax of nothing).
     flat = tf.concat([flat, tf.zeros([1], flat.dtype)], 0)
     bad = tf.concat([bad, [False]], 0)
-    badness = tf.where(bad, _badness_tensorflow(flat), -2.0)
+    badness = tf.where(bad, float_badness_of(flat), -2.0)
     worst = tf.gather(flat, tf.argmax(badness))
-    whole = tf.logical_and(
-        tf.math.is_finite(worst), tf.equal(tf.floor(worst), worst)
-    )
+    whole = whole_numbers(worst)
     as_id = tf.cast(tf.where(whole, worst, 0), tf.int64)
     text = tf.where(
         whole,
@@ -129,14 +127,3 @@ def _checked_tensorflow(layer, inputs, ids, good):
     )
     with tf.control_dependencies([assertion]):
         return tf.identity(ids)
-
-
-def _badness_tensorflow(values):
-    import tensorflow as tf
-
-    values = tf.cast(values, tf.float64)
-    whole = tf.logical_and(
-        tf.math.is_finite(values), tf.equal(tf.floor(values), values)
-    )
-    badness = tf.where(whole, tf.abs(values), np.inf)
-    return tf.where(tf.equal(values, 0.0), -1.0, badness)
