@@ -4,14 +4,18 @@ Where a step is compiled (TensorFlow with `jit_compile=True`, JAX under
 `jax.jit`) the layer cannot raise: it sets the rows of bad ids to NaN and
 records them, and `keras_embedplus.CheckIds` reads the record after every
 batch. This times a `fit` epoch and a `predict` pass, per batch, of the
-same model three ways, all with clean ids:
+same model several ways, all with clean ids:
 
 - `check_ids=False`: no check, no record (the reference);
-- the default (`on_bad_id="raise"`): NaN guard + record in the step;
+- `keras.layers.Embedding`: Keras' own layer (the peer);
+- `on_bad_id="nan"`: the NaN guard, no record;
+- the default (`on_bad_id="raise"`): NaN guard + record in the step (on
+  JAX, state the step carries);
 - the default + the `CheckIds` callback (checks at the end of a run);
 - the default + `CheckIds(every_batch=True)` (checks after every batch).
 
-Goal: the default with `CheckIds()` within 2% of `check_ids=False`. Each
+Goal: the default with `CheckIds()` within 2% of `on_bad_id="nan"`
+(the record's own cost) and of `check_ids=False`. Each
 timing is the median over interleaved rounds (A, B, C, A, B, C, ...).
 
     KERAS_BACKEND=tensorflow python benchmarks/bad_ids.py
@@ -32,11 +36,10 @@ import numpy as np  # noqa: E402
 import keras_embedplus  # noqa: E402
 
 
-def build_model(args, **layer_kwargs):
+def build_model(args, layer_class=None, **layer_kwargs):
     inputs = keras.Input((args.length,), dtype="int32")
-    layer = keras_embedplus.LookupEmbedding(
-        args.vocabulary, args.dim, **layer_kwargs
-    )
+    layer_class = layer_class or keras_embedplus.LookupEmbedding
+    layer = layer_class(args.vocabulary, args.dim, **layer_kwargs)
     pooled = keras.layers.GlobalAveragePooling1D()(layer(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
     jit = {} if keras.backend.backend() == "jax" else {"jit_compile": True}
@@ -77,6 +80,11 @@ def main():
     targets = rng.normal(size=(size, 1)).astype("float32")
     variants = {
         "check_ids=False": (build_model(args, check_ids=False), []),
+        "keras.layers.Embedding": (
+            build_model(args, keras.layers.Embedding),
+            [],
+        ),
+        'on_bad_id="nan"': (build_model(args, on_bad_id="nan"), []),
         "default": (build_model(args), []),
         "default + CheckIds()": (
             build_model(args),
@@ -88,6 +96,7 @@ def main():
         ),
     }
     times = {(name, kind): [] for name in variants for kind in ("fit", "pr")}
+    load_before = os.getloadavg()[0]
     for _ in range(args.rounds):
         for name, (model, callbacks) in variants.items():
             times[name, "fit"].append(
@@ -115,7 +124,7 @@ def main():
     print(
         f"backend={keras.backend.backend()} V={args.vocabulary} "
         f"dim={args.dim} batch={args.batch}x{args.length} compiled, "
-        f"{args.rounds} rounds, load average {load:.1f}"
+        f"{args.rounds} rounds, load average {load_before:.1f} -> {load:.1f}"
     )
     print(
         "| variant | fit ms/batch (wall / CPU) | ratio (wall / CPU) "
@@ -135,6 +144,21 @@ def main():
             row.append(f"{wall * 1e3:.2f} / {cpu * 1e3:.2f}")
             row.append(f"{wall / base_wall:.3f}x / {cpu / base_cpu:.3f}x")
         print(f"| {name} | " + " | ".join(row) + " |")
+    print()
+    print('Per-round ratios, default + CheckIds() / on_bad_id="nan" (CPU):')
+    for kind in ("fit", "pr"):
+        ratios = [
+            new[1] / old[1]
+            for new, old in zip(
+                times["default + CheckIds()", kind],
+                times['on_bad_id="nan"', kind],
+                strict=True,
+            )
+        ]
+        print(
+            f"  {kind}: median {statistics.median(ratios):.3f}x, "
+            + ", ".join(f"{r:.3f}" for r in ratios)
+        )
 
 
 if __name__ == "__main__":

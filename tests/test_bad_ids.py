@@ -175,10 +175,9 @@ def test_every_batch_stops_fit_at_the_bad_step(every_batch):
             callbacks=[CheckIds(every_batch=every_batch)],
         )
     steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    if every_batch and BACKEND == "tensorflow":
-        assert steps == 2  # stopped right after the bad step
-    elif not every_batch:
-        assert steps == 4  # the whole epoch ran
+    # Stopped right after the bad step: on JAX too, where the record is
+    # the step's own output (a host callback could lag a step behind).
+    assert steps == (2 if every_batch else 4)
 
 
 def test_every_batch_must_be_a_boolean():

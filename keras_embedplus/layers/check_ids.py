@@ -13,8 +13,9 @@ class CheckIds(keras.callbacks.Callback):
     raise. Where it cannot (TensorFlow with `jit_compile=True`, which Keras
     picks by default on GPUs; and `fit`, `predict` and `evaluate` on JAX,
     with or without `jax.jit`), the rows of bad ids are NaN and the layer
-    records the ids instead. This callback reads those records at the end
-    of every epoch of `fit` and at the end of `evaluate` and `predict`, and
+    records the ids instead (on JAX, as model state the step returns). This
+    callback reads those records at the end of every epoch of `fit` (and
+    before its validation) and at the end of `evaluate` and `predict`, and
     raises the same error as a `ValueError`, with the number of bad ids,
     once Keras has put the model's state back in place: the model still
     predicts, trains, saves and reloads afterwards.
@@ -32,8 +33,8 @@ class CheckIds(keras.callbacks.Callback):
         every_batch: Boolean, default `False`. Also check after every batch,
             to stop at the step that saw the bad id. This makes Keras wait
             for every step to finish before it starts the next (as any
-            callback with batch hooks does); on JAX, whose host callbacks
-            run asynchronously, the error may still come a batch late.
+            callback with batch hooks does), and on JAX puts the model's
+            state back after every step.
 
     Layers with `on_bad_id="nan"` or `"zero"`, or `check_ids=False`,
     record nothing.
@@ -127,6 +128,7 @@ class CheckIds(keras.callbacks.Callback):
         taken = [(layer, layer_record(layer).take()) for layer in self._layers]
         for layer, (count, worst, worst_float) in taken:
             if count:
+                self._fitting = False  # `fit` ends here, without its end
                 what = (
                     ids_lib.id_error_message(layer, worst)
                     if worst
