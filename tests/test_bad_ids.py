@@ -323,6 +323,8 @@ def test_a_reset_record_is_what_the_next_steps_see(path):
     """Bad ids recorded while no `CheckIds` listened are dropped when one
     starts, and the steps that follow start from the dropped record: on
     JAX the record is state the trainer carries, re-read after the reset."""
+    if raises_in_the_step(PATHS[path]):
+        pytest.skip("the step raises: nothing is recorded")
     model = model_of(lookup(), **PATHS[path])
     ids = np.concatenate([GOOD] * 3)
     targets = np.zeros((len(ids), 1), "float32")

@@ -127,16 +127,14 @@ class BadIdRecord:
                     [0, 0, 0], dtype=tf.int64, trainable=False
                 )
         old = self._tf_variable.read_value()
-        self._tf_variable.assign(
-            _merge(old, count, worst, worst_float, _bitcast_tensorflow)
-        )
+        self._tf_variable.assign(_merge(old, count, worst, worst_float))
 
     def _record_jax_state(self, count, worst, worst_float):
         # The variable's value is a tracer: Keras passed it into the traced
         # step as state (a StatelessScope maps it), so the assignment is
         # collected by that scope and returned by the step, never stored.
         old = self._state.value
-        self._state.assign(_merge(old, count, worst, worst_float, _bitcast_jax))
+        self._state.assign(_merge(old, count, worst, worst_float))
 
     def _record_jax_callback(self, count, worst, worst_float):
         import jax
@@ -214,7 +212,7 @@ def _subnormal(values):
         keras.backend.standardize_dtype(values.dtype)
     ]
     magnitude = ops.bitwise_and(
-        ops.view(values, int_dtype), np.iinfo(int_dtype).max
+        _bitcast(values, int_dtype), np.iinfo(int_dtype).max
     )
     return ops.logical_and(
         ops.greater(magnitude, 0), ops.less(magnitude, smallest_normal)
@@ -239,36 +237,67 @@ def _float_summary(flat_values, bad):
     return count, ops.take(values, ops.argmax(badness))
 
 
-def _merge(old, count, worst, worst_float, bitcast):
+def _merge(old, count, worst, worst_float):
     """The record `old` (3 integers) with a step's summary added."""
     int_dtype = old.dtype
     float_dtype = "float64" if "64" in str(int_dtype) else "float32"
     count = ops.cast(count, int_dtype)
     worst = ops.cast(worst, int_dtype)
-    worst_float = ops.cast(worst_float, float_dtype)
+    worst_float = _widen(worst_float, float_dtype)
     # Saturates instead of wrapping round to a negative count.
     limit = np.iinfo(keras.backend.standardize_dtype(int_dtype)).max
     total = ops.minimum(old[0], limit - count) + count
     worst = ops.where(_farther(worst, old[1]), worst, old[1])
-    old_float = bitcast(old[2], float_dtype)
+    old_float = _bitcast(old[2], float_dtype)
     worst_float = ops.where(
         float_badness_of(worst_float) > float_badness_of(old_float),
         worst_float,
         old_float,
     )
-    return ops.stack([total, worst, bitcast(worst_float, int_dtype)])
+    return ops.stack([total, worst, _bitcast(worst_float, int_dtype)])
 
 
-def _bitcast_jax(value, dtype):
-    import jax
+def _bitcast(values, dtype):
+    """`values` read as `dtype` of the same width, bit for bit.
 
-    return jax.lax.bitcast_convert_type(value, dtype)
+    Keras' `ops.view` needs a static last axis on TensorFlow, which a
+    batch of ids does not have.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.bitcast(values, tf.as_dtype(dtype))
+    if backend == "jax":
+        import jax
+
+        return jax.lax.bitcast_convert_type(values, dtype)
+    return ops.view(values, dtype)
 
 
-def _bitcast_tensorflow(value, dtype):
-    import tensorflow as tf
+# The smallest subnormal of each float dtype, narrower than float64.
+_SUBNORMAL_STEP = {
+    "float16": 2.0**-24,
+    "bfloat16": 2.0**-133,
+    "float32": 2.0**-149,
+}
 
-    return tf.bitcast(value, tf.as_dtype(dtype))
+
+def _widen(values, dtype):
+    """`values` cast to the wider float `dtype`, subnormals included.
+
+    A cast on CPU flushes subnormal inputs to zero; their integer bits,
+    times the smallest subnormal, give their exact value instead.
+    """
+    source = keras.backend.standardize_dtype(values.dtype)
+    if source == dtype:
+        return values
+    int_dtype, _ = _NORMAL_BITS[source]
+    bits = _bitcast(values, int_dtype)
+    magnitude = ops.bitwise_and(bits, np.iinfo(int_dtype).max)
+    tiny = ops.cast(magnitude, dtype) * _SUBNORMAL_STEP[source]
+    tiny = ops.where(ops.less(bits, 0), ops.negative(tiny), tiny)
+    return ops.where(_subnormal(values), tiny, ops.cast(values, dtype))
 
 
 def _read(variable):
