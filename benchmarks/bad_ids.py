@@ -12,6 +12,8 @@ same model several ways, all with clean ids:
 - the default (`on_bad_id="raise"`): NaN guard + record in the step (on
   JAX, state the step carries);
 - the default + the `CheckIds` callback (checks at the end of a run);
+- the default + `CheckIds()`, recording through a host callback (JAX:
+  the mechanism before the record became carried state);
 - the default + `CheckIds(every_batch=True)` (checks after every batch).
 
 Goal: the default with `CheckIds()` within 2% of `on_bad_id="nan"`
@@ -44,6 +46,18 @@ def build_model(args, layer_class=None, **layer_kwargs):
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
     jit = {} if keras.backend.backend() == "jax" else {"jit_compile": True}
     model.compile(optimizer="sgd", loss="mse", **jit)
+    return model
+
+
+def host_callback_model(args):
+    """The default, recording through a host callback as before: on JAX,
+    the record's carried state unhooked (elsewhere, the default)."""
+    from keras_embedplus.layers.bad_id_record import layer_record
+
+    model = build_model(args)
+    for layer in model.layers:
+        if isinstance(layer, keras_embedplus.LookupEmbedding):
+            layer_record(layer)._state = None
     return model
 
 
@@ -88,6 +102,10 @@ def main():
         "default": (build_model(args), []),
         "default + CheckIds()": (
             build_model(args),
+            [keras_embedplus.CheckIds()],
+        ),
+        "default + CheckIds(), host-callback record (before)": (
+            host_callback_model(args),
             [keras_embedplus.CheckIds()],
         ),
         "default + CheckIds(every_batch=True)": (
