@@ -95,7 +95,10 @@ class BadIdRecord:
     def record(self, flat_ids, input_dim):
         """Records the bad ids among the 1-D integer `flat_ids`, in a step
         that cannot raise (abstract ids, or Keras' JAX trainer)."""
-        count, worst = _summary(flat_ids, input_dim)
+        if keras.backend.backend() == "jax":
+            count, worst = _summary_jax(flat_ids, input_dim)
+        else:
+            count, worst = _summary(flat_ids, input_dim)
         self._record(count, worst, ops.zeros((), "float32"))
 
     def record_floats(self, flat_values, bad):
@@ -161,19 +164,57 @@ def float_badness(value):
 
 def _summary(flat_ids, input_dim):
     """Returns `(count, worst)` of the bad ids among `flat_ids`, as tensors."""
-    # A zero appended keeps empty inputs valid (no max of nothing).
-    ids = ops.concatenate([flat_ids, ops.zeros((1,), flat_ids.dtype)])
-    bad = ops.logical_or(ops.less(ids, 0), ops.greater_equal(ids, input_dim))
+    if flat_ids.shape[0] == 0:  # no min or max of nothing
+        return ops.zeros((), "int32"), ops.zeros((), flat_ids.dtype)
+    # No copy of the ids (as a zero appended would make): three reductions
+    # over them are the record's whole cost in the step. (A batch of
+    # unknown size that turns out empty, on TensorFlow, has a count of 0.)
+    bad = ops.logical_or(
+        ops.less(flat_ids, 0), ops.greater_equal(flat_ids, input_dim)
+    )
     count = ops.sum(ops.cast(bad, "int32"))
     # The worst is the smallest or the largest id (no `abs`: the most
     # negative integer has none).
-    low, high = ops.min(ids), ops.max(ids)
+    low, high = ops.min(flat_ids), ops.max(flat_ids)
     worst = ops.where(
         ops.logical_or(ops.less(high, input_dim), _farther(low, high)),
         low,
         high,
     )
-    return count, ops.where(count > 0, worst, ops.cast(0, ids.dtype))
+    return count, ops.where(count > 0, worst, ops.cast(0, flat_ids.dtype))
+
+
+def _summary_jax(flat_ids, input_dim):
+    """`_summary` in one pass over the ids, for JAX.
+
+    XLA on CPU runs each reduction as its own loop, about 10 us for a
+    batch of 12,800 ids: a tenth of the 2% a 1 ms step allows. One
+    variadic reduction gives the count and the worst id together; the
+    worst is the largest key, `2 * id` for ids >= 0 and `2 * (-1 - id)
+    + 1` below 0 (unsigned: no overflow at the most negative integer).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if flat_ids.shape[0] == 0:
+        return jnp.zeros((), "int32"), jnp.zeros((), flat_ids.dtype)
+    ids = jnp.asarray(flat_ids)
+    unsigned = jnp.dtype(ids.dtype.name.replace("int", "uint"))
+    bad = (ids < 0) | (ids >= input_dim)
+    one = jnp.ones((), unsigned)
+    key = jnp.where(
+        ids >= 0,
+        ids.astype(unsigned) << one,
+        ((~ids).astype(unsigned) << one) | one,
+    )
+    count, key = jax.lax.reduce(
+        (bad.astype("int32"), jnp.where(bad, key, jnp.zeros((), unsigned))),
+        (jnp.zeros((), "int32"), jnp.zeros((), unsigned)),
+        lambda a, b: (a[0] + b[0], jnp.maximum(a[1], b[1])),
+        (0,),
+    )
+    magnitude = (key >> one).astype(ids.dtype)
+    return count, jnp.where((key & one) == one, ~magnitude, magnitude)
 
 
 def _farther(a, b):
