@@ -23,6 +23,10 @@ timing is the median over interleaved rounds (A, B, C, A, B, C, ...).
     KERAS_BACKEND=tensorflow python benchmarks/bad_ids.py
     KERAS_BACKEND=jax python benchmarks/bad_ids.py
     python benchmarks/bad_ids.py --quick
+
+On JAX it then times the jitted predict step alone, in a tight loop
+(`stateless_call` as Keras' trainer calls it): no Keras loop around it,
+so the record's own cost is not lost in the per-batch Python.
 """
 
 import argparse
@@ -59,6 +63,60 @@ def host_callback_model(args):
         if isinstance(layer, keras_embedplus.LookupEmbedding):
             layer_record(layer)._state = None
     return model
+
+
+def time_jitted_steps(args, ids, rounds=15, calls=200):
+    """JAX: the jitted predict step alone (`stateless_call`, as Keras'
+    trainer runs it), without Keras' per-batch Python; in alternation."""
+    import jax
+
+    steps = {}
+    for name, model in [
+        ('on_bad_id="nan"', build_model(args, on_bad_id="nan")),
+        ("default (record carried as state)", build_model(args)),
+        ("default, host-callback record (before)", host_callback_model(args)),
+    ]:
+        state = (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        )
+        step = jax.jit(model.stateless_call)
+        batch = jax.device_put(ids[: args.batch])
+        jax.block_until_ready(step(*state, batch))
+        steps[name] = (step, state, batch)
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, (step, state, batch) in steps.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(calls):
+                outputs = step(*state, batch)
+            jax.block_until_ready(outputs)
+            times[name].append(
+                (
+                    (time.perf_counter() - wall) / calls,
+                    (time.process_time() - cpu) / calls,
+                )
+            )
+    base = times['on_bad_id="nan"']
+    print()
+    print(f"The jitted predict step alone, {rounds} rounds x {calls} calls:")
+    print(
+        "| variant | us/step (wall / CPU) "
+        "| per-round ratio, median (wall / CPU) |"
+    )
+    print("|---|---|---|")
+    for name, runs in times.items():
+        medians = [statistics.median(t[i] for t in runs) * 1e6 for i in (0, 1)]
+        ratios = [
+            statistics.median(
+                t[i] / b[i] for t, b in zip(runs, base, strict=True)
+            )
+            for i in (0, 1)
+        ]
+        print(
+            f"| {name} | {medians[0]:.0f} / {medians[1]:.0f} "
+            f"| {ratios[0]:.3f}x / {ratios[1]:.3f}x |"
+        )
 
 
 def time_per_batch(run, batches):
@@ -194,6 +252,8 @@ def main():
                 + ", ".join(f"{r:.3f}" for r in ratios)
                 + ")"
             )
+    if keras.backend.backend() == "jax":
+        time_jitted_steps(args, ids)
 
 
 if __name__ == "__main__":
