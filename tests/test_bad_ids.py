@@ -593,7 +593,7 @@ def test_record_is_the_numpy_count_and_worst(ids):
     ),
 )
 def test_float_record_is_the_numpy_count_and_worst(values):
-    from keras_embedplus.layers.bad_id_record import float_badness
+    from keras_embedplus.layers.float_bits import float_badness
 
     layer = _layers.setdefault("one_hot", one_hot())
     values = np.array([values[:3], values[3:]], "float32")

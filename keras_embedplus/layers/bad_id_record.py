@@ -46,6 +46,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_embedplus.layers.float_bits import bitcast
+from keras_embedplus.layers.float_bits import float_badness
+from keras_embedplus.layers.float_bits import float_badness_of
+from keras_embedplus.layers.float_bits import widen
+
 
 class BadIdRecord:
     """How many bad ids a layer saw where it could not raise, and the worst.
@@ -99,18 +104,25 @@ class BadIdRecord:
             count, worst = _summary_jax(flat_ids, input_dim)
         else:
             count, worst = _summary(flat_ids, input_dim)
-        self._record(count, worst, ops.zeros((), "float32"))
+        self._record(count, worst, None)
 
     def record_floats(self, flat_values, bad):
         """Records the bad float ids of 1-D `flat_values`, where `bad`."""
         count, worst_float = _float_summary(flat_values, bad)
-        self._record(count, ops.zeros((), "int32"), worst_float)
+        self._record(count, None, worst_float)
 
     def _record(self, count, worst, worst_float):
+        """Adds a step's summary; `worst` or `worst_float` None: no such
+        ids (the step then leaves that part of the record as it is)."""
         backend = keras.backend.backend()
         if backend == "tensorflow":
             self._record_tensorflow(count, worst, worst_float)
-        elif backend == "jax" and _is_tracer(count):
+            return
+        if worst is None:
+            worst = ops.zeros((), "int32")
+        if worst_float is None:
+            worst_float = ops.zeros((), "float32")
+        if backend == "jax" and _is_tracer(count):
             if self._state is not None and _is_tracer(self._state.value):
                 self._record_jax_state(count, worst, worst_float)
             else:
@@ -150,16 +162,6 @@ class BadIdRecord:
             worst,
             worst_float,
         )
-
-
-def float_badness(value):
-    """How bad a float id is: -1 for 0.0 (none), its magnitude if whole,
-    inf if not (fractions, NaN, infinities)."""
-    if value == 0.0:
-        return -1.0
-    if not np.isfinite(value) or value != np.floor(value):
-        return np.inf
-    return abs(value)
 
 
 def _summary(flat_ids, input_dim):
@@ -226,49 +228,6 @@ def _farther(a, b):
     return ops.less(minus_magnitude(a), minus_magnitude(b))
 
 
-def whole_numbers(values):
-    """Where the floats `values` are whole numbers (finite, no fraction).
-
-    Subnormal floats are fractions, but XLA on CPU flushes them to zero
-    before any comparison: their bits tell them apart instead.
-    """
-    whole = ops.logical_and(
-        ops.isfinite(values), ops.equal(ops.floor(values), values)
-    )
-    return ops.logical_and(whole, ops.logical_not(_subnormal(values)))
-
-
-# Per float dtype: integers of its width, and the bits of its smallest
-# normal number (below it, and above 0, the magnitudes are subnormal).
-_NORMAL_BITS = {
-    "float16": ("int16", 0x0400),
-    "bfloat16": ("int16", 0x0080),
-    "float32": ("int32", 0x00800000),
-    "float64": ("int64", 0x0010000000000000),
-}
-
-
-def _subnormal(values):
-    int_dtype, smallest_normal = _NORMAL_BITS[
-        keras.backend.standardize_dtype(values.dtype)
-    ]
-    magnitude = ops.bitwise_and(
-        _bitcast(values, int_dtype), np.iinfo(int_dtype).max
-    )
-    return ops.logical_and(
-        ops.greater(magnitude, 0), ops.less(magnitude, smallest_normal)
-    )
-
-
-def float_badness_of(values):
-    """`float_badness` of a tensor: -1 for 0.0, inf if not whole."""
-    badness = ops.where(whole_numbers(values), ops.abs(values), float("inf"))
-    zero = ops.logical_and(
-        ops.equal(values, 0.0), ops.logical_not(_subnormal(values))
-    )
-    return ops.where(zero, -1.0, badness)
-
-
 def _float_summary(flat_values, bad):
     """`(count, worst)` of the float ids of `flat_values` where `bad`."""
     values = ops.concatenate([flat_values, ops.zeros((1,), flat_values.dtype)])
@@ -279,66 +238,29 @@ def _float_summary(flat_values, bad):
 
 
 def _merge(old, count, worst, worst_float):
-    """The record `old` (3 integers) with a step's summary added."""
+    """The record `old` (3 integers) with a step's summary added; a part
+    whose worst is None stays as it is (no work in the step)."""
     int_dtype = old.dtype
-    float_dtype = "float64" if "64" in str(int_dtype) else "float32"
     count = ops.cast(count, int_dtype)
-    worst = ops.cast(worst, int_dtype)
-    worst_float = _widen(worst_float, float_dtype)
     # Saturates instead of wrapping round to a negative count.
     limit = np.iinfo(keras.backend.standardize_dtype(int_dtype)).max
     total = ops.minimum(old[0], limit - count) + count
-    worst = ops.where(_farther(worst, old[1]), worst, old[1])
-    old_float = _bitcast(old[2], float_dtype)
+    if worst is None:
+        worst = old[1]
+    else:
+        worst = ops.cast(worst, int_dtype)
+        worst = ops.where(_farther(worst, old[1]), worst, old[1])
+    if worst_float is None:
+        return ops.stack([total, worst, old[2]])
+    float_dtype = "float64" if "64" in str(int_dtype) else "float32"
+    worst_float = widen(worst_float, float_dtype)
+    old_float = bitcast(old[2], float_dtype)
     worst_float = ops.where(
         float_badness_of(worst_float) > float_badness_of(old_float),
         worst_float,
         old_float,
     )
-    return ops.stack([total, worst, _bitcast(worst_float, int_dtype)])
-
-
-def _bitcast(values, dtype):
-    """`values` read as `dtype` of the same width, bit for bit.
-
-    Keras' `ops.view` needs a static last axis on TensorFlow, which a
-    batch of ids does not have.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.bitcast(values, tf.as_dtype(dtype))
-    if backend == "jax":
-        import jax
-
-        return jax.lax.bitcast_convert_type(values, dtype)
-    return ops.view(values, dtype)
-
-
-# The smallest subnormal of each float dtype, narrower than float64.
-_SUBNORMAL_STEP = {
-    "float16": 2.0**-24,
-    "bfloat16": 2.0**-133,
-    "float32": 2.0**-149,
-}
-
-
-def _widen(values, dtype):
-    """`values` cast to the wider float `dtype`, subnormals included.
-
-    A cast on CPU flushes subnormal inputs to zero; their integer bits,
-    times the smallest subnormal, give their exact value instead.
-    """
-    source = keras.backend.standardize_dtype(values.dtype)
-    if source == dtype:
-        return values
-    int_dtype, _ = _NORMAL_BITS[source]
-    bits = _bitcast(values, int_dtype)
-    magnitude = ops.bitwise_and(bits, np.iinfo(int_dtype).max)
-    tiny = ops.cast(magnitude, dtype) * _SUBNORMAL_STEP[source]
-    tiny = ops.where(ops.less(bits, 0), ops.negative(tiny), tiny)
-    return ops.where(_subnormal(values), tiny, ops.cast(values, dtype))
+    return ops.stack([total, worst, bitcast(worst_float, int_dtype)])
 
 
 def _read(variable):

@@ -19,10 +19,10 @@ import numpy as np
 from keras import ops
 
 from keras_embedplus.layers import ids as ids_lib
-from keras_embedplus.layers.bad_id_record import float_badness
-from keras_embedplus.layers.bad_id_record import float_badness_of
 from keras_embedplus.layers.bad_id_record import layer_record
-from keras_embedplus.layers.bad_id_record import whole_numbers
+from keras_embedplus.layers.float_bits import float_badness
+from keras_embedplus.layers.float_bits import float_badness_of
+from keras_embedplus.layers.float_bits import whole_numbers
 
 # Floats whose integer part int32 holds exactly, and the cast keeps.
 _INT32_BOUND = 2.0**31
