@@ -192,7 +192,9 @@ def table_gradient(layer, ids):
         import jax
 
         def loss(values):
-            outputs, _ = layer.stateless_call(values, [], ids)
+            # The layer's non-trainable state: its bad-id record on JAX.
+            state = [v.value for v in layer.non_trainable_variables]
+            outputs, _ = layer.stateless_call(values, state, ids)
             return ops.sum(outputs)
 
         return jax.grad(loss)([table.value])[0]

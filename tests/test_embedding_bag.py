@@ -172,7 +172,8 @@ def table_gradient(layer, ids, weights=None):
         import jax
 
         def loss(table):
-            out, _ = layer.stateless_call([table], [], ids, weights=weights)
+            state = [v.value for v in layer.non_trainable_variables]
+            out, _ = layer.stateless_call([table], state, ids, weights=weights)
             return (out * jax.numpy.arange(1.0, 1.0 + out.shape[-1])).sum()
 
         return np.asarray(jax.grad(loss)(variable.value))

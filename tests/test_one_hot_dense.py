@@ -182,11 +182,18 @@ def test_auto_remembers_the_shape_of_the_first_ids():
     np.testing.assert_allclose(mixed, np.full((1, 3, 2), TABLE[:3].mean(0)))
 
 
-@pytest.mark.parametrize("bad", [2.5, -0.5, float("nan"), 1e10])
+@pytest.mark.parametrize("bad", [2.5, -0.5, float("nan"), float("inf")])
 def test_fractional_float_ids_are_an_error(bad):
     layer = OneHotDense(5, 2, input_mode="ids", name="onehot")
     with pytest.raises(id_error(), match=r"`onehot`.*float id .*whole"):
         layer(np.array([[1.0, bad]], dtype="float32"))
+
+
+def test_whole_float_ids_beyond_int32_are_out_of_the_vocabulary():
+    # A whole number, not a fraction: the error of any id too large.
+    layer = OneHotDense(5, 2, input_mode="ids", name="onehot")
+    with pytest.raises(id_error(), match=r"received id 10000000000,"):
+        layer(np.array([[1.0, 1e10]], dtype="float32"))
 
 
 @requires_tensorflow

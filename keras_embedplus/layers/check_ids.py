@@ -1,5 +1,6 @@
 import keras
 
+from keras_embedplus.layers import float_ids
 from keras_embedplus.layers import ids as ids_lib
 from keras_embedplus.layers.bad_id_record import layer_record
 
@@ -12,8 +13,9 @@ class CheckIds(keras.callbacks.Callback):
     raise. Where it cannot (TensorFlow with `jit_compile=True`, which Keras
     picks by default on GPUs; and `fit`, `predict` and `evaluate` on JAX,
     with or without `jax.jit`), the rows of bad ids are NaN and the layer
-    records the ids instead. This callback reads those records at the end
-    of every epoch of `fit` and at the end of `evaluate` and `predict`, and
+    records the ids instead (on JAX, as model state the step returns). This
+    callback reads those records at the end of every epoch of `fit` (and
+    before its validation) and at the end of `evaluate` and `predict`, and
     raises the same error as a `ValueError`, with the number of bad ids,
     once Keras has put the model's state back in place: the model still
     predicts, trains, saves and reloads afterwards.
@@ -31,8 +33,8 @@ class CheckIds(keras.callbacks.Callback):
         every_batch: Boolean, default `False`. Also check after every batch,
             to stop at the step that saw the bad id. This makes Keras wait
             for every step to finish before it starts the next (as any
-            callback with batch hooks does); on JAX, whose host callbacks
-            run asynchronously, the error may still come a batch late.
+            callback with batch hooks does), and on JAX puts the model's
+            state back after every step.
 
     Layers with `on_bad_id="nan"` or `"zero"`, or `check_ids=False`,
     record nothing.
@@ -77,21 +79,29 @@ class CheckIds(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._start()
+        self._fitting = True
+
+    def on_train_end(self, logs=None):
+        self._fitting = False
 
     def on_test_begin(self, logs=None):
-        self._start()
+        if getattr(self, "_fitting", False):
+            # Validation inside `fit`: the epoch's ids first, not lost.
+            self._check("fit")
+        else:
+            self._start()
 
     def on_predict_begin(self, logs=None):
         self._start()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._check("fit", wait=True)
+        self._check("fit")
 
     def on_test_end(self, logs=None):
-        self._check("evaluate", wait=True)
+        self._check("evaluate")
 
     def on_predict_end(self, logs=None):
-        self._check("predict", wait=True)
+        self._check("predict")
 
     def _start(self):
         # Records left by steps run without this callback are not ours.
@@ -103,25 +113,29 @@ class CheckIds(keras.callbacks.Callback):
         for layer in self._layers:
             layer_record(layer).take()
 
-    def _check(self, where, wait=False):
+    def _check(self, where):
         if not getattr(self, "_layers", None):
             return
-        if wait and keras.backend.backend() == "jax":
+        # On JAX, `self.model` puts the state the steps carried (the
+        # records among it) back into the model's variables, and Keras
+        # re-reads them, so the next step sees the reset; it waits for
+        # the host callbacks of the fallback path too.
+        _ = self.model
+        if keras.backend.backend() == "jax":
             import jax
 
-            # JAX's host callbacks run asynchronously: wait for all of them
-            # at the end of a run (after a batch, they may lag a step).
             jax.effects_barrier()
-        for layer in self._layers:
-            count, worst = layer_record(layer).take()
+        taken = [(layer, layer_record(layer).take()) for layer in self._layers]
+        for layer, (count, worst, worst_float) in taken:
             if count:
-                # On JAX this re-attaches the model's state first.
-                _ = self.model
-                for other in self._layers:
-                    layer_record(other).take()
-                raise ValueError(
+                self._fitting = False  # `fit` ends here, without its end
+                what = (
                     ids_lib.id_error_message(layer, worst)
-                    + f" ({count} bad id{'s' if count > 1 else ''} in a "
+                    if worst
+                    else float_ids.message(layer, worst_float)
+                )
+                raise ValueError(
+                    what + f" ({count} bad id{'s' if count > 1 else ''} in a "
                     f"compiled step of `{where}`, where the layer could "
                     "not raise: their rows were NaN.)"
                 )

@@ -78,7 +78,7 @@ def check_ids(layer, ids):
     is `"raise"` and the step can raise. Ragged and sparse TensorFlow
     tensors are checked through their values.
     """
-    if on_bad_id(layer) != "raise" or _cannot_raise(layer, ids):
+    if on_bad_id(layer) != "raise" or cannot_raise(layer, ids):
         return ids  # `guard_rows` sets the rows of bad ids.
     if keras.backend.backend() == "tensorflow":
         return _check_ids_tensorflow(layer, ids)
@@ -132,7 +132,7 @@ def guard_rows(layer, ids, rows):
     """
     policy = on_bad_id(layer)
     if policy == "raise":
-        if not _cannot_raise(layer, ids):
+        if not cannot_raise(layer, ids):
             return rows
         layer_record(layer).record(
             ops.reshape(_flat_values(ids), (-1,)), layer.input_dim
@@ -296,7 +296,7 @@ def _spread(rows, numbers, distinct_ids, input_dim):
     return spread(rows)
 
 
-def _cannot_raise(layer, ids):
+def cannot_raise(layer, ids):
     """Whether `check_ids` cannot raise for `ids`.
 
     TensorFlow under XLA and JAX under `jax.jit` compile no error; in

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from keras_embedplus.layers import ids as ids_lib
+from keras_embedplus.layers.bad_id_record import carry_record
 
 
 @keras.saving.register_keras_serializable(package="keras_embedplus")
@@ -120,6 +121,10 @@ class LookupEmbedding(keras.layers.Embedding):
         # `weights`, then refuses a single table for its three weights: the
         # update is enabled once the table is in place instead.
         lora_after_weights = weights is not None and lora_rank is not None
+        # Set before Keras' `__init__`, which builds the layer when given
+        # `weights`: `build` reads them.
+        self.check_ids = check_ids
+        self.on_bad_id = on_bad_id
         super().__init__(
             input_dim,
             output_dim,
@@ -135,12 +140,17 @@ class LookupEmbedding(keras.layers.Embedding):
         if lora_after_weights:
             self.enable_lora(lora_rank, lora_alpha=lora_alpha)
         self.input_length = input_length
-        self.check_ids = check_ids
-        self.on_bad_id = on_bad_id
         if input_length is not None:
             # Keras 2 behaviour: `Sequential.add` builds the model from this.
             self._input_shape_arg = (input_length,)
             self.build((None, input_length))
+
+    def build(self, input_shape=None):
+        if self.check_ids and self.on_bad_id == "raise":
+            # JAX: the bad-id record becomes state the steps carry; only
+            # `build` (or `__init__`) may add state to a Keras layer.
+            carry_record(self)
+        super().build(input_shape)
 
     def call(self, inputs, training=None):
         ids = self._checked_ids(inputs)

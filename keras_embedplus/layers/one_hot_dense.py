@@ -38,7 +38,8 @@ class OneHotDense(LookupEmbedding):
             entries is probabilities unless its shape fits the ids the
             layer was built for (`(batch, input_length)`, or the shape of
             the first ids it read); anything else is ids. Float ids must be
-            whole numbers: `2.5` is an error, not id 2.
+            whole numbers: `2.5` or NaN is a bad id (not id 2) and follows
+            `on_bad_id`, as an id outside the vocabulary does.
         **kwargs: The other arguments of `LookupEmbedding` (initializer,
             regularizer, constraint, `mask_zero`, `weights`, LoRA,
             `check_ids`) and the base layer arguments.
@@ -81,18 +82,18 @@ class OneHotDense(LookupEmbedding):
             return ops.matmul(
                 ops.cast(inputs, self.compute_dtype), self._kernel()
             )
-        whole = None
+        good = None
         if _is_dense_float(inputs):
-            inputs, whole = float_ids.whole_ids(self, inputs)
+            # Bad float ids (2.5, NaN, 7.0) follow `on_bad_id` there.
+            inputs, good = float_ids.whole_ids(self, inputs)
         ids = self._checked_ids(inputs)
         rows = self._guarded(
             ids,
             ids_lib.map_ids(ids_lib.gather_ids(self, ids), self._one_hot_rows),
         )
-        if whole is not None:
-            # Where no error can be raised (compiled code), NaN rows.
-            nan = ops.cast(float("nan"), rows.dtype)
-            rows = ops.where(ops.expand_dims(whole, -1), rows, nan)
+        if good is not None:
+            fill = ops.cast(float_ids.fill_value(self), rows.dtype)
+            rows = ops.where(ops.expand_dims(good, -1), rows, fill)
         return rows
 
     def compute_mask(self, inputs, mask=None):
