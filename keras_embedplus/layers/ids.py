@@ -24,31 +24,22 @@ NaN, or zeros, on every path.
 """
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_embedplus._distinct import distinct
 from keras_embedplus._replicas import replica_shares
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
+from keras_embedplus.vectors.arguments import check_integer
 
 BAD_ID_POLICIES = ("raise", "nan", "zero")
 
 
 def validate_input_length(input_length):
     """Returns `input_length` after checking it is `None` or a positive int."""
-    if input_length is None:
-        return None
-    if (
-        not isinstance(input_length, (int, np.integer))
-        or isinstance(input_length, bool)
-        or input_length <= 0
-    ):
-        raise ValueError(
-            "`input_length` must be a positive integer or None. "
-            f"Received: input_length={input_length!r}"
-        )
-    return int(input_length)
+    return check_integer(
+        "input_length", input_length, minimum=1, allow_none=True
+    )
 
 
 def is_index_dtype(dtype):
