@@ -18,6 +18,7 @@ with other jobs the CPU time varies less.
     python benchmarks/sparse_gradients.py            # full run
     python benchmarks/sparse_gradients.py --quick    # a smaller, faster run
     python benchmarks/sparse_gradients.py --mirrored # 2 replicas
+    python benchmarks/sparse_gradients.py --jit-compile  # under XLA
 
 With `--mirrored` the train steps run under `tf.distribute.MirroredStrategy`
 over 2 logical CPU devices (each replica gets half of every batch), and a
@@ -100,7 +101,9 @@ def build_model(layer_class, rows, args, optimizer):
     vectors = layer_class(rows, args.dim)(inputs)
     pooled = keras.layers.GlobalAveragePooling1D()(vectors)
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
-    model.compile(optimizer=optimizer, loss="mse")
+    model.compile(
+        optimizer=optimizer, loss="mse", jit_compile=args.jit_compile
+    )
     return model
 
 
@@ -157,6 +160,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mirrored", action="store_true")
+    parser.add_argument(
+        "--jit-compile",
+        action="store_true",
+        help="compile the steps with XLA (Keras' default on a GPU)",
+    )
     args = parser.parse_args()
     args.dim, args.batch, args.length = 64, 256, 50
     args.repeats, args.rounds = 10, 5
@@ -166,6 +174,7 @@ def main():
         args.vocabularies = [50_000]
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
+        f"jit_compile={args.jit_compile}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     if args.mirrored:
