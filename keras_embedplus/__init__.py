@@ -48,9 +48,9 @@ if _os.environ.get("KERAS_EMBEDPLUS_BARE_IMPORT") != "1":
     from keras_embedplus.tools.export import save_vectors
     from keras_embedplus.tools.export import to_keyed_vectors
     from keras_embedplus.tools.plots import plot_embeddings
-    from keras_embedplus.vectors.align import align_vectors
-    from keras_embedplus.vectors.coverage import Coverage
-    from keras_embedplus.vectors.read import load_vectors
-    from keras_embedplus.vectors.report import VectorFileError
+    from keras_embedplus.vectors import Coverage
+    from keras_embedplus.vectors import VectorFileError
+    from keras_embedplus.vectors import align_vectors
+    from keras_embedplus.vectors import load_vectors
 
     Embedding = LookupEmbedding
