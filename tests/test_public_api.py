@@ -4,6 +4,8 @@ import ast
 import pathlib
 import re
 
+import pytest
+
 import keras_embedplus
 from tests.harness import REPO
 from tests.harness import run_python
@@ -174,6 +176,54 @@ def test_the_vectors_floor_imports_nothing_above_it():
                         path.name,
                         name,
                     )
+
+
+# What each part of the package may import from the package: the floors
+# below it. The private helpers at the root (`_distinct`, `_replicas`,
+# `_xla`) serve the middle floor.
+FLOORS = {
+    "vectors": {"vectors"},
+    "layers": {"layers", "vectors", "_distinct", "_replicas", "_xla"},
+    "optimizers": {"optimizers", "_distinct", "_xla"},
+    "data": {"data", "vectors"},
+    "tools": {"tools", "layers", "vectors"},
+}
+
+
+def package_imports(path):
+    """The parts of keras_embedplus that the module at `path` imports."""
+    parts = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module]
+            if node.module == "keras_embedplus":
+                names = [f"keras_embedplus.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            pieces = name.split(".")
+            if pieces[0] == "keras_embedplus" and len(pieces) > 1:
+                parts.add(pieces[1])
+    return parts
+
+
+@pytest.mark.parametrize("floor", sorted(FLOORS))
+def test_each_floor_imports_only_the_floors_below_it(floor):
+    modules = sorted(
+        (pathlib.Path(REPO) / "keras_embedplus" / floor).glob("*.py")
+    )
+    assert modules
+    for path in modules:
+        assert package_imports(path) <= FLOORS[floor], path.name
+
+
+def test_the_floor_check_sees_an_import_from_above(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from keras_embedplus.tools import plots\n")
+    assert package_imports(module) == {"tools"}
+    assert not package_imports(module) <= FLOORS["layers"]
 
 
 def test_the_vectors_floor_works_without_keras():
