@@ -101,7 +101,11 @@ def build_model(layer_class, rows, args, optimizer):
     vectors = layer_class(rows, args.dim)(inputs)
     pooled = keras.layers.GlobalAveragePooling1D()(vectors)
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=args.jit_compile)
+    model.compile(
+        optimizer=optimizer,
+        loss="mse",
+        jit_compile=True if args.jit_compile else "auto",
+    )
     return model
 
 
