@@ -201,6 +201,19 @@ TAMPERED = {
         "'dtype' must be one of",
     ),
     "dtype bool": (lambda p: _set_header(p, dtype="|b1"), "'dtype' must be"),
+    # Spellings numpy reads as float32 but `save_cache` never writes.
+    "dtype native order": (
+        lambda p: _set_header(p, dtype="=f4"),
+        "'dtype' must be one of float16, float32, float64",
+    ),
+    "dtype no order": (
+        lambda p: _set_header(p, dtype="|f4"),
+        "'dtype' must be one of float16, float32, float64",
+    ),
+    "dtype by name": (
+        lambda p: _set_header(p, dtype="float32"),
+        "'dtype' must be one of float16, float32, float64",
+    ),
     "dtype disagrees": (
         lambda p: _set_header(p, dtype="<f8"),
         "vectors.npy: holds a float32 array of shape (4, 3), but "
@@ -438,7 +451,7 @@ def _reference_load(path):
         or type(count) is not int
         or type(dim) is not int
         or type(header.get("escaped")) is not bool
-        or header.get("dtype") not in ("<f2", "<f4", "<f8")
+        or header.get("dtype") not in ("<f2", "<f4", "<f8", ">f2", ">f4", ">f8")
         or matrix.dtype.str != header["dtype"]
         or matrix.shape != (count, dim)
         or dim < 1

@@ -82,11 +82,13 @@ def read_header(path):
 
 
 def _float_dtype(text):
+    """The float dtype `text` spells as `save_cache` writes it ('<f4'),
+    else None: other spellings ('=f4', 'float32') are not a cache's."""
     try:
         dtype = np.dtype(text)
     except (TypeError, ValueError, SyntaxError):
         return None
-    return dtype if dtype.name in DTYPES else None
+    return dtype if dtype.name in DTYPES and dtype.str == text else None
 
 
 def read_matrix(path, count, dim, dtype_text, mmap):
