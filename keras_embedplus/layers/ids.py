@@ -28,6 +28,7 @@ from keras import ops
 
 from keras_embedplus._distinct import distinct
 from keras_embedplus._replicas import replica_shares
+from keras_embedplus._shared_handle import shared_gather
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
 from keras_embedplus.vectors.arguments import check_integer
@@ -242,7 +243,7 @@ def gather_rows(table, ids, training=None):
         ids = tf.convert_to_tensor(ids)
         trains = table.trainable and training is not False
         if trains and "float" in table.dtype:
-            return _gather_summed(table.value, ids)
+            return shared_gather(table.value, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
 

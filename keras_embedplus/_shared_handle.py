@@ -1,0 +1,98 @@
+"""One gradient per table and step, however many lookups read it (PROTOTYPE).
+
+TensorFlow's tape joins the gradients that several ops hand one tensor by
+adding them, and it adds row-sparse gradients (`tf.IndexedSlices`) by
+concatenating them. So when a model looks a table up twice in one step (a
+Siamese model, an encoder shared by two inputs), a row both lookups read
+reaches the optimizer twice, even if each lookup's own gradient holds it
+once, and Keras' non-linear updates (Adam's square) treat the two slices as
+two gradients.
+
+Here every lookup of one variable in one traced step gathers from the same
+tensor: an identity of the variable's *handle* (no read of the table),
+made once per (graph, variable) and kept while a tape records it. The tape
+then joins the lookups' gradients at that tensor, and its gradient function
+sees the joined slices: it numbers their indices, sums the slices of each
+row, runs the exchange between replicas (`_replicas.replica_shares`), and
+hands the variable each row once.
+"""
+
+import weakref
+
+from keras_embedplus._distinct import distinct
+from keras_embedplus._replicas import replica_shares
+
+_MEMO = "_embedplus_shared_handles"
+# Graph -> {id(handle): (handle, shared tensor)}; goes with the graph.
+_GRAPH_MEMOS = weakref.WeakKeyDictionary()
+
+
+def shared_gather(variable, ids):
+    """`tf.gather(variable, ids)`, its gradient joined with the other lookups'.
+
+    Args:
+        variable: a trainable float `tf.Variable` (or a `tf.distribute`
+            variable, in a replica context).
+        ids: int tensor of any shape.
+    """
+    import tensorflow as tf
+    from tensorflow.python.eager import tape as tape_lib
+
+    # The tape watches a variable when an op reads it; a gather from the
+    # shared handle reads nothing, so tell the tapes here, as a read does.
+    tape_lib.variable_accessed(variable)
+    handle = _shared_handle(variable)
+    return tf.raw_ops.ResourceGather(
+        resource=handle, indices=ids, dtype=variable.dtype
+    )
+
+
+def _shared_handle(variable):
+    import tensorflow as tf
+    from tensorflow.python.eager import record
+
+    handle = variable.handle
+    if tf.executing_eagerly():
+        memo = _eager_memo(variable)
+    else:
+        graph = tf.compat.v1.get_default_graph()
+        memo = _GRAPH_MEMOS.setdefault(graph, {})
+    # One entry per handle: under a strategy each replica has its own.
+    entry = memo.get(id(handle))
+    if entry is not None and entry[0] is handle:
+        shared = entry[1]
+        # Kept only while some tape records it: a tape started after it was
+        # made would not trace the lookups' gradients back to the variable.
+        if record.should_record_backprop([shared]):
+            return shared
+    shared = _identity_joining_rows(handle, variable.shape[0])
+    memo[id(handle)] = (handle, shared)
+    return shared
+
+
+def _eager_memo(variable):
+    # Eagerly, the entry lives on the variable: one handle, one tensor.
+    memo = getattr(variable, _MEMO, None)
+    if memo is None:
+        memo = {}
+        object.__setattr__(variable, _MEMO, memo)
+    return memo
+
+
+def _identity_joining_rows(handle, input_dim):
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def identity(handle):
+        def join_rows(upstream):
+            if not isinstance(upstream, tf.IndexedSlices):
+                return upstream
+            ids, numbers = distinct(upstream.indices)
+            count = tf.shape(ids)[0]
+            sums = tf.math.unsorted_segment_sum(upstream.values, numbers, count)
+            sums = replica_shares(ids, numbers, sums, input_dim)
+            return tf.IndexedSlices(sums, ids, upstream.dense_shape)
+
+        return tf.identity(handle), join_rows
+
+    return identity(handle)
