@@ -81,18 +81,24 @@ def _eager_memo(variable):
 
 def _identity_joining_rows(handle, input_dim):
     import tensorflow as tf
+    from tensorflow.python.eager import record
 
-    @tf.custom_gradient
-    def identity(handle):
-        def join_rows(upstream):
-            if not isinstance(upstream, tf.IndexedSlices):
-                return upstream
-            ids, numbers = distinct(upstream.indices)
-            count = tf.shape(ids)[0]
-            sums = tf.math.unsorted_segment_sum(upstream.values, numbers, count)
-            sums = replica_shares(ids, numbers, sums, input_dim)
-            return tf.IndexedSlices(sums, ids, upstream.dense_shape)
+    # A plain Identity, recorded by hand: `tf.custom_gradient` would make an
+    # IdentityN, which TensorFlow's automatic control dependencies do not
+    # see through, so the gathers from it would no longer be ordered with
+    # the optimizer's writes to the variable (AdamW's decay, applied before
+    # the gradient, then reached the forward pass's reads).
+    with record.stop_recording():
+        shared = tf.identity(handle)
 
-        return tf.identity(handle), join_rows
+    def join_rows(upstream):
+        if not isinstance(upstream, tf.IndexedSlices):
+            return [upstream]
+        ids, numbers = distinct(upstream.indices)
+        count = tf.shape(ids)[0]
+        sums = tf.math.unsorted_segment_sum(upstream.values, numbers, count)
+        sums = replica_shares(ids, numbers, sums, input_dim)
+        return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
 
-    return identity(handle)
+    record.record_operation("EmbedplusJoinRows", [shared], [handle], join_rows)
+    return shared

@@ -243,7 +243,13 @@ def gather_rows(table, ids, training=None):
         ids = tf.convert_to_tensor(ids)
         trains = table.trainable and training is not False
         if trains and "float" in table.dtype:
-            return shared_gather(table.value, ids)
+            variable = table.value
+            if isinstance(variable, tf.Variable):
+                return shared_gather(variable, ids)
+            # Under mixed precision Keras hands a cast copy of the table.
+            # PROTOTYPE: it keeps the per-lookup sum; two lookups are not
+            # joined there yet (notes/shared-lookup.md).
+            return _gather_summed(variable, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
 
