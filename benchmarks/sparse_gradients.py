@@ -52,6 +52,15 @@ class PlainGather(keras_embedplus.LookupEmbedding):
         return tf.gather(self._embeddings.value, ids)
 
 
+class PerLookupSum(keras_embedplus.LookupEmbedding):
+    """Each row once per lookup: the design before the shared handle."""
+
+    def _gather(self, ids, training=None):
+        from keras_embedplus.layers import ids as ids_lib
+
+        return ids_lib._gather_summed(self._embeddings.value, ids)
+
+
 class PerReplicaSum(keras_embedplus.LookupEmbedding):
     """Each row once per replica, not exchanged between replicas."""
 
@@ -163,6 +172,12 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mirrored", action="store_true")
     parser.add_argument(
+        "--per-lookup",
+        action="store_true",
+        help="compare with each lookup summing its own rows (the design "
+        "before the shared handle) instead of the plain gather",
+    )
+    parser.add_argument(
         "--jit-compile",
         action="store_true",
         help="compile the steps with XLA (Keras' default on a GPU)",
@@ -181,9 +196,15 @@ def main():
     )
     if args.mirrored:
         return main_mirrored(args)
-    before, now = LAYERS
+    layers = LAYERS
+    if args.per_lookup:
+        layers = {
+            "per-lookup sum (before)": PerLookupSum,
+            "shared handle (now)": None,
+        }
+    before, now = layers
     for rows in args.vocabularies:
-        distinct, times = measure(rows, args)
+        distinct, times = measure(rows, args, layers)
         print(
             f"\n### {rows:,} x {args.dim}, batch {args.batch} x "
             f"{args.length} ({distinct:,} distinct ids)\n"
