@@ -61,13 +61,24 @@ def _shared_handle(variable):
     entry = memo.get(id(handle))
     if entry is not None and entry[0] is handle:
         shared = entry[1]
-        # Kept only while some tape records it: a tape started after it was
-        # made would not trace the lookups' gradients back to the variable.
-        if record.should_record_backprop([shared]):
+        # Kept only while the tapes that watch the variable record it: a
+        # tape started after it was made would not trace the lookups'
+        # gradients back to the variable (its gradient would be None).
+        # PROTOTYPE: TensorFlow tells only "no tape", "one" or "several",
+        # so with three nested tapes a new inner one can still miss it.
+        if record.should_record_backprop([shared]) and _tapes(shared) == _tapes(
+            handle
+        ):
             return shared
     shared = _identity_joining_rows(handle, variable.shape[0])
     memo[id(handle)] = (handle, shared)
     return shared
+
+
+def _tapes(tensor):
+    from tensorflow.python.ops import gradients_util
+
+    return gradients_util.PossibleTapeGradientTypes([tensor])
 
 
 def _eager_memo(variable):

@@ -641,7 +641,10 @@ for optimizer in OPTIMIZERS:
         dense.set_weights(
             [rng.normal(size=(12, 1)).astype("float32"), np.zeros(1, "float32")]
         )
-        ids = [np.array([[1, 2, 1], [1, 3, 0]]), np.array([[1, 2, 2], [4, 1, 0]])]
+        ids = [
+            np.array([[1, 2, 1], [1, 3, 0]]),
+            np.array([[1, 2, 2], [4, 1, 0]]),
+        ]
         model.fit(ids, np.ones((2, 1)), epochs=3, batch_size=2, verbose=0)
         table = lookup.get_weights()[0].ravel().tolist()
         print(optimizer, mode, " ".join(map(repr, table)))
