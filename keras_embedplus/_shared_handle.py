@@ -17,14 +17,10 @@ row, runs the exchange between replicas (`_replicas.replica_shares`), and
 hands the variable each row once.
 """
 
-import weakref
-
 from keras_embedplus._distinct import distinct
 from keras_embedplus._replicas import replica_shares
 
 _MEMO = "_embedplus_shared_handles"
-# Graph -> {id(handle): (handle, shared tensor)}; goes with the graph.
-_GRAPH_MEMOS = weakref.WeakKeyDictionary()
 
 
 def shared_gather(variable, ids):
@@ -52,11 +48,16 @@ def _shared_handle(variable):
     from tensorflow.python.eager import record
 
     handle = variable.handle
-    if tf.executing_eagerly():
-        memo = _eager_memo(variable)
-    else:
-        graph = tf.compat.v1.get_default_graph()
-        memo = _GRAPH_MEMOS.setdefault(graph, {})
+    # {id(handle): (handle, shared tensor)}, on the graph (it goes with
+    # the graph: a dictionary keyed by graphs would keep them alive through
+    # the tensors), or eagerly on the variable.
+    owner = variable
+    if not tf.executing_eagerly():
+        owner = tf.compat.v1.get_default_graph()
+    memo = getattr(owner, _MEMO, None)
+    if memo is None:
+        memo = {}
+        object.__setattr__(owner, _MEMO, memo)
     # One entry per handle: under a strategy each replica has its own.
     entry = memo.get(id(handle))
     if entry is not None and entry[0] is handle:
@@ -79,15 +80,6 @@ def _tapes(tensor):
     from tensorflow.python.ops import gradients_util
 
     return gradients_util.PossibleTapeGradientTypes([tensor])
-
-
-def _eager_memo(variable):
-    # Eagerly, the entry lives on the variable: one handle, one tensor.
-    memo = getattr(variable, _MEMO, None)
-    if memo is None:
-        memo = {}
-        object.__setattr__(variable, _MEMO, memo)
-    return memo
 
 
 def _identity_joining_rows(handle, input_dim):
