@@ -56,8 +56,12 @@ class PerLookupSum(keras_embedplus.LookupEmbedding):
     """Each row once per lookup: the design before the shared handle."""
 
     def _gather(self, ids, training=None):
+        import tensorflow as tf
+
         from keras_embedplus.layers import ids as ids_lib
 
+        if training is False:
+            return tf.gather(self._embeddings.value, ids)
         return ids_lib._gather_summed(self._embeddings.value, ids)
 
 
