@@ -614,8 +614,28 @@ SHARED_LOOKUP_OPTIMIZERS = [
     "lion",
     "lazy_adam",
 ]
-SHARED_LOOKUP_MODES = ["function", "eager", "xla"]
+# Under MirroredStrategy (2 logical CPUs) each replica gets one example;
+# row 1 is looked up by both calls on both replicas.
+SHARED_LOOKUP_MODES = [
+    "function",
+    "eager",
+    "xla",
+    "mirrored",
+    "mirrored_eager",
+]
 SHARED_LOOKUP = """
+import contextlib
+import os
+
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+    # One strategy for both modes: a second one's collectives would clash.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 import keras
 import numpy as np
 import keras_embedplus
@@ -623,9 +643,14 @@ import keras_embedplus
 tensorflow = keras.backend.backend() == "tensorflow"
 modes = MODES if tensorflow else ["function"]
 compiles = {"function": {}, "eager": {"run_eagerly": True},
-            "xla": {"jit_compile": True}}
+            "xla": {"jit_compile": True}, "mirrored": {},
+            "mirrored_eager": {"run_eagerly": True}}
 for optimizer in OPTIMIZERS:
     for mode in modes:
+        scope = contextlib.nullcontext()
+        if mode.startswith("mirrored"):
+            scope = strategy.scope()
+        scope.__enter__()
         first = keras.Input((3,), dtype="int32")
         second = keras.Input((3,), dtype="int32")
         lookup = keras_embedplus.Embedding(6, 2)
@@ -636,6 +661,7 @@ for optimizer in OPTIMIZERS:
         dense = keras.layers.Dense(1)
         model = keras.Model([first, second], dense(joined))
         model.compile(keras.optimizers.get(optimizer), "mse", **compiles[mode])
+        scope.__exit__(None, None, None)
         rng = np.random.default_rng(0)
         lookup.set_weights([rng.normal(size=(6, 2)).astype("float32")])
         dense.set_weights(
@@ -645,7 +671,10 @@ for optimizer in OPTIMIZERS:
             np.array([[1, 2, 1], [1, 3, 0]]),
             np.array([[1, 2, 2], [4, 1, 0]]),
         ]
-        model.fit(ids, np.ones((2, 1)), epochs=3, batch_size=2, verbose=0)
+        model.fit(
+            ids, np.ones((2, 1)), epochs=3, batch_size=2, verbose=0,
+            shuffle=False,
+        )
         table = lookup.get_weights()[0].ravel().tolist()
         print(optimizer, mode, " ".join(map(repr, table)))
 """
