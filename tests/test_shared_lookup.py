@@ -123,3 +123,23 @@ def test_outer_tape_sees_lookups_after_the_inner_one_ends():
         total = value + tf.reduce_sum(layer(SECOND, training=True))
     assert_rows_once(inner_gradient, expected(2.0, 3.0))
     assert_rows_once(outer.gradient(total, table), expected(2.0, 4.0))
+
+
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+def test_mixed_precision_joins_the_lookups_in_float32(mode):
+    import tensorflow as tf
+
+    layer = keras_embedplus.LookupEmbedding(6, 2, dtype="mixed_float16")
+    layer.build((None, 3))
+    table = layer.embeddings.value
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            value = loss(layer)
+        return tape.gradient(value, table)
+
+    if mode != "eager":
+        gradient = tf.function(gradient, jit_compile=mode == "xla")
+    result = gradient()
+    assert result.values.dtype == tf.float32
+    assert_rows_once(result, expected(2.0, 3.0))

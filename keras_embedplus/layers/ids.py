@@ -246,9 +246,12 @@ def gather_rows(table, ids, training=None):
             variable = table.value
             if isinstance(variable, tf.Variable):
                 return shared_gather(variable, ids)
-            # Under mixed precision Keras hands a cast copy of the table.
-            # PROTOTYPE: it keeps the per-lookup sum; two lookups are not
-            # joined there yet (notes/shared-lookup.md).
+            # Under mixed precision Keras hands a cast copy of the table;
+            # gather from the variable and cast the rows instead.
+            # PROTOTYPE: Keras has no public way to the variable there.
+            stored = getattr(table, "_value", None)
+            if isinstance(stored, tf.Variable):
+                return tf.cast(shared_gather(stored, ids), variable.dtype)
             return _gather_summed(variable, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
