@@ -216,13 +216,18 @@ def gather_rows(table, ids, training=None):
     one slice per occurrence instead, and Keras' optimizers apply their
     non-linear updates (squares, roots, quotients) to each slice before the
     slices are summed, so a repeated id would train differently than on the
-    other backends (see docs/performance.md). Summing costs a `tf.unique`
-    of the ids in the forward pass, skipped where Keras says no training
-    happens (`training=False`: `predict`, `evaluate`). Under
-    `MirroredStrategy` and `MultiWorkerMirroredStrategy` the replicas also
-    exchange their rows, so that a row several replicas looked up reaches
-    the optimizer's all-reduce (which concatenates row-sparse gradients)
-    once, with its total (see `keras_embedplus._replicas`).
+    other backends (see docs/performance.md). All lookups of one variable
+    in a step (a layer called twice: Siamese models, shared encoders)
+    gather from one shared copy of the variable's handle, where TensorFlow's
+    tape joins their gradients; its gradient function numbers the joined
+    rows (a `tf.unique`, a sort under XLA) and sums the slices of each row
+    (see `keras_embedplus._shared_handle`). Where Keras says no training
+    happens (`training=False`: `predict`, `evaluate`) the lookup gathers
+    from the variable. Under `MirroredStrategy` and
+    `MultiWorkerMirroredStrategy` the replicas also exchange their rows
+    there, so that a row several replicas looked up reaches the optimizer's
+    all-reduce (which concatenates row-sparse gradients) once, with its
+    total (see `keras_embedplus._replicas`).
 
     Ids may have any shape; ragged ids give ragged rows, and sparse ids the
     rows of their dense form (missing entries read as id 0, as in Keras).
