@@ -65,14 +65,20 @@ def _shared_handle(variable):
         # Kept only while the tapes that watch the variable record it: a
         # tape started after it was made would not trace the lookups'
         # gradients back to the variable (its gradient would be None).
-        # PROTOTYPE: TensorFlow tells only "no tape", "one" or "several",
-        # so with three nested tapes a new inner one can still miss it.
+        # TensorFlow tells only "no tape", "one" or "several": with several,
+        # the identity is recorded again, so that a tape nested in two that
+        # already saw a lookup records it too (PROTOTYPE: checked by tests,
+        # not against the C++ tape's bookkeeping of a re-recorded tensor).
         if record.should_record_backprop([shared]) and _tapes(shared) == _tapes(
             handle
         ):
+            if _tapes(handle) == 2:
+                record.record_operation(
+                    "EmbedplusJoinRows", [shared], [handle], entry[2]
+                )
             return shared
-    shared = _identity_joining_rows(handle, variable.shape[0])
-    memo[id(handle)] = (handle, shared)
+    shared, join = _identity_joining_rows(handle, variable.shape[0])
+    memo[id(handle)] = (handle, shared, join)
     return shared
 
 
@@ -104,4 +110,4 @@ def _identity_joining_rows(handle, input_dim):
         return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
 
     record.record_operation("EmbedplusJoinRows", [shared], [handle], join_rows)
-    return shared
+    return shared, join_rows

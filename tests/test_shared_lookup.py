@@ -92,6 +92,33 @@ def second_tape_in_sequence(layer, table):
     return tape.gradient(value, table)
 
 
+def tape_nested_in_two_that_saw_a_lookup(layer, table):
+    import tensorflow as tf
+
+    with tf.GradientTape():
+        with tf.GradientTape() as middle:
+            seen = tf.reduce_sum(layer(FIRST, training=True))
+            with tf.GradientTape() as inner:
+                value = loss(layer)
+            inner_gradient = inner.gradient(value, table)
+            total = seen + value
+        middle_gradient = middle.gradient(total, table)
+    return inner_gradient, middle_gradient
+
+
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+def test_three_nested_tapes(mode):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+    run = tape_nested_in_two_that_saw_a_lookup
+    if mode != "eager":
+        run = tf.function(run, jit_compile=mode == "xla")
+    inner, middle = run(layer, table)
+    assert_rows_once(inner, expected(2.0, 3.0))
+    assert_rows_once(middle, expected(2.0, 3.0) + expected(1.0, 0.0))
+
+
 @pytest.mark.parametrize(
     "arrangement",
     [
