@@ -25,8 +25,9 @@ loop's slices, and the tape joins them with the other lookups'.
 
 What is not joined (the values stay right; a row may reach the optimizer
 once per group): lookups in different `tf.function`s (a function's
-gradient is computed apart from its caller's), and lookups run eagerly
-under a persistent tape or several tapes at once.
+gradient is computed apart from its caller's), lookups run eagerly
+under a persistent tape or several tapes at once, and a function reloaded
+with `tf.saved_model.load` (one slice per occurrence there).
 
 TensorFlow's tape is reached through private modules, the way
 `tf.custom_gradient` itself reaches it; `tf.custom_gradient` cannot be used
