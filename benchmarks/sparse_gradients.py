@@ -4,7 +4,8 @@ Since the lookups give the optimizer each looked-up row once (its
 occurrences summed; see docs/performance.md), a lookup gathers from a
 shared copy of the variable's handle, and the gradient numbers the distinct
 ids of all the step's lookups of the table and sums each row's slices.
-This script measures that against the plain gather the lookups used before (`tf.gather` straight from the variable, one gradient slice per
+This script measures that against the plain gather the lookups used
+before (`tf.gather` straight from the variable, one gradient slice per
 occurrence), in the same run: `LookupEmbedding -> GlobalAveragePooling1D ->
 Dense(1)`, batches of 256 x 50 random ids (Zipf-distributed, as words are,
 with padding), forward pass and train step with SGD, Adam and LazyAdam.
@@ -214,6 +215,8 @@ def main():
         "encoder), so the table is looked up twice",
     )
     args = parser.parse_args()
+    if args.mirrored and args.siamese:
+        parser.error("--siamese is not timed under --mirrored")
     args.dim, args.batch, args.length = 64, 256, 50
     args.repeats, args.rounds = 10, 5
     args.vocabularies = [50_000, 1_000_000]
@@ -226,8 +229,6 @@ def main():
         f"load average {os.getloadavg()[0]:.2f}"
     )
     if args.mirrored:
-        if args.siamese:
-            parser.error("--siamese is not timed under --mirrored")
         return main_mirrored(args)
     layers = LAYERS
     if args.per_lookup:
