@@ -60,7 +60,7 @@ import keras_embedplus  # noqa: E402
 class PlainGather(keras_embedplus.LookupEmbedding):
     """The lookup as it was: one gradient slice per occurrence of an id."""
 
-    def _gather(self, ids, training=None):
+    def _gather(self, ids):
         import tensorflow as tf
 
         return tf.gather(self._embeddings.value, ids)
@@ -69,12 +69,18 @@ class PlainGather(keras_embedplus.LookupEmbedding):
 class PerLookupSum(keras_embedplus.LookupEmbedding):
     """Each row once per lookup: the design before the shared handle."""
 
-    def _gather(self, ids, training=None):
+    def call(self, inputs, training=None):
+        self._training = training
+        return super().call(inputs, training=training)
+
+    def _gather(self, ids):
         import tensorflow as tf
 
         from keras_embedplus.layers import ids as ids_lib
 
-        if training is False:
+        # Before the shared handle, `predict` and `evaluate` skipped the
+        # numbering.
+        if self._training is False:
             return tf.gather(self._embeddings.value, ids)
         return ids_lib._gather_summed(self._embeddings.value, ids)
 
@@ -82,7 +88,7 @@ class PerLookupSum(keras_embedplus.LookupEmbedding):
 class PerReplicaSum(keras_embedplus.LookupEmbedding):
     """Each row once per replica, not exchanged between replicas."""
 
-    def _gather(self, ids, training=None):
+    def _gather(self, ids):
         import tensorflow as tf
 
         flat = tf.reshape(ids, [-1])

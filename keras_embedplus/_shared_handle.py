@@ -61,7 +61,13 @@ def shared_gather(variable, ids):
         return None
     import tensorflow as tf
 
-    tape_lib, record, gradients_util, control_flow_graph = tape
+    tape_lib, record, gradients_util, control_flow_graph, forwardprop = tape
+    if forwardprop.pack_tangents([variable.handle]).tangents:
+        # A `tf.autodiff.ForwardAccumulator` carries a tangent for the
+        # variable: forward mode cannot pass it through the hand-recorded
+        # identity of a handle (TensorFlow fails inside the gather), so
+        # the caller sums each lookup on its own.
+        return None
     # The tape watches a variable when an op reads it; a gather from the
     # shared handle reads nothing, so tell the tapes here, as a read does.
     tape_lib.variable_accessed(variable)
@@ -73,6 +79,7 @@ def shared_gather(variable, ids):
 
 def _tape_modules():
     try:
+        from tensorflow.python.eager import forwardprop_util
         from tensorflow.python.eager import record
         from tensorflow.python.eager import tape as tape_lib
         from tensorflow.python.ops import gradients_util
@@ -81,7 +88,13 @@ def _tape_modules():
         )
     except ImportError:  # pragma: no cover - TF moved its private modules
         return None
-    return tape_lib, record, gradients_util, ControlFlowFuncGraph
+    return (
+        tape_lib,
+        record,
+        gradients_util,
+        ControlFlowFuncGraph,
+        forwardprop_util,
+    )
 
 
 def _owner(variable, control_flow_graph):
@@ -105,7 +118,7 @@ def _owner(variable, control_flow_graph):
 def _shared_handle(variable, tape):
     import tensorflow as tf
 
-    _, record, gradients_util, control_flow_graph = tape
+    _, record, gradients_util, control_flow_graph, _ = tape
     owner, outer_graph = _owner(variable, control_flow_graph)
     # {id(handle): (handle, shared tensor)}, on the graph (a
     # dictionary keyed by graphs would keep them alive through the

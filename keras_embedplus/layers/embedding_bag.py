@@ -144,7 +144,7 @@ class EmbeddingBag(LookupEmbedding):
         def rows_of(flat_ids):
             # Dense ids, already checked: the rows, in the compute dtype.
             if quantized is None:
-                rows = self._gather(flat_ids, training)
+                rows = self._gather(flat_ids)
             else:
                 # keras.layers.Embedding's quantized lookup.
                 lookup = getattr(super(LookupEmbedding, self), quantized)

@@ -202,7 +202,7 @@ def check_input_length(layer, shape):
     )
 
 
-def gather_rows(table, ids, training=None):
+def gather_rows(table, ids):
     """Returns `take(table, ids, axis=0)`, with the gradient Keras expects.
 
     On TensorFlow, `ops.take` reads the whole variable into a tensor, and
@@ -221,9 +221,10 @@ def gather_rows(table, ids, training=None):
     gather from one shared copy of the variable's handle, where TensorFlow's
     tape joins their gradients; its gradient function numbers the joined
     rows (a `tf.unique`, a sort under XLA) and sums the slices of each row
-    (see `keras_embedplus._shared_handle`). Where Keras says no training
-    happens (`training=False`: `predict`, `evaluate`) the lookup gathers
-    from the variable. Under `MirroredStrategy` and
+    (see `keras_embedplus._shared_handle`); the forward pass is a plain
+    gather, so this holds whatever `training` says (Keras' fine-tuning
+    idiom trains a model called with `training=False`). A frozen table is
+    gathered from the variable. Under `MirroredStrategy` and
     `MultiWorkerMirroredStrategy` the replicas also exchange their rows
     there, so that a row several replicas looked up reaches the optimizer's
     all-reduce (which concatenates row-sparse gradients) once, with its
@@ -240,14 +241,13 @@ def gather_rows(table, ids, training=None):
         import tensorflow as tf
 
         if isinstance(ids, tf.RaggedTensor):
-            rows = gather_rows(table, ids.flat_values, training)
+            rows = gather_rows(table, ids.flat_values)
             return ids.with_flat_values(rows)
         if isinstance(ids, tf.SparseTensor):
             # Keras' lookup reads missing entries of sparse ids as id 0.
-            return gather_rows(table, tf.sparse.to_dense(ids), training)
+            return gather_rows(table, tf.sparse.to_dense(ids))
         ids = tf.convert_to_tensor(ids)
-        trains = table.trainable and training is not False
-        if trains and "float" in table.dtype:
+        if table.trainable and "float" in table.dtype:
             rows = _gather_joined(table, ids)
             if rows is not None:
                 return rows
