@@ -1,102 +1,175 @@
-"""One gradient per table and step, however many lookups read it (PROTOTYPE).
+"""One gradient per table and step, however many lookups read it.
 
 TensorFlow's tape joins the gradients that several ops hand one tensor by
 adding them, and it adds row-sparse gradients (`tf.IndexedSlices`) by
 concatenating them. So when a model looks a table up twice in one step (a
-Siamese model, an encoder shared by two inputs), a row both lookups read
-reaches the optimizer twice, even if each lookup's own gradient holds it
-once, and Keras' non-linear updates (Adam's square) treat the two slices as
-two gradients.
+Siamese model, an encoder shared by two inputs, a decoder that feeds its
+ids back through the table inside a loop), a row both lookups read reaches
+the optimizer twice, even if each lookup's own gradient holds it once, and
+Keras' non-linear updates (Adam's square) treat the two slices as two
+gradients.
 
 Here every lookup of one variable in one traced step gathers from the same
 tensor: an identity of the variable's *handle* (no read of the table),
-made once per (graph, variable) and kept while a tape records it. The tape
-then joins the lookups' gradients at that tensor, and its gradient function
-sees the joined slices: it numbers their indices, sums the slices of each
-row, runs the exchange between replicas (`_replicas.replica_shares`), and
-hands the variable each row once.
+made once per (graph, variable) and kept while the tapes that record the
+lookups record it. The tape joins the lookups' gradients at that tensor,
+and its gradient function sees the joined slices: it numbers their
+indices, sums the slices of each row, runs the exchange between replicas
+(`_replicas.replica_shares`), and hands the variable each row once.
+
+Lookups inside `tf.cond` branches and `tf.while_loop` bodies (Keras' RNN
+layers loop with `tf.while_loop` on TensorFlow) gather from the shared
+tensor of the graph the control flow sits in, captured into the branch or
+body: TensorFlow's control-flow gradient hands it the branch's or the
+loop's slices, and the tape joins them with the other lookups'.
+
+What is not joined (the values stay right; a row may reach the optimizer
+once per group): lookups in different `tf.function`s (a function's
+gradient is computed apart from its caller's), lookups on both sides of
+the start of a nested tape, lookups under several eager tapes at once,
+and gradients taken with `tf.gradients` instead of a tape.
+
+TensorFlow's tape is reached through private modules, the way
+`tf.custom_gradient` itself reaches it; `tf.custom_gradient` cannot be used
+here, because it wraps the handle in an `IdentityN`, which TensorFlow's
+automatic control dependencies do not see through: the gathers would no
+longer be ordered with the optimizer's writes (AdamW's decay, written
+before the gradient, then reached the forward pass). If those modules ever
+move, `shared_gather` returns `None` and the caller sums each lookup on
+its own (each lookup's rows once, lookups not joined).
 """
 
 from keras_embedplus._distinct import distinct
 from keras_embedplus._replicas import replica_shares
 
 _MEMO = "_embedplus_shared_handles"
+_JOIN = "EmbedplusJoinRows"
 
 
 def shared_gather(variable, ids):
     """`tf.gather(variable, ids)`, its gradient joined with the other lookups'.
+
+    Returns `None` when this TensorFlow lacks the private modules needed.
 
     Args:
         variable: a trainable float `tf.Variable` (or a `tf.distribute`
             variable, in a replica context).
         ids: int tensor of any shape.
     """
+    tape = _tape_modules()
+    if tape is None:  # pragma: no cover - TF moved its private modules
+        return None
     import tensorflow as tf
-    from tensorflow.python.eager import tape as tape_lib
 
+    tape_lib, record, gradients_util, control_flow_graph = tape
     # The tape watches a variable when an op reads it; a gather from the
     # shared handle reads nothing, so tell the tapes here, as a read does.
     tape_lib.variable_accessed(variable)
-    handle = _shared_handle(variable)
+    shared = _shared_handle(variable, tape)
     return tf.raw_ops.ResourceGather(
-        resource=handle, indices=ids, dtype=variable.dtype
+        resource=shared, indices=ids, dtype=variable.dtype
     )
 
 
-def _shared_handle(variable):
-    import tensorflow as tf
-    from tensorflow.python.eager import record
+def _tape_modules():
+    try:
+        from tensorflow.python.eager import record
+        from tensorflow.python.eager import tape as tape_lib
+        from tensorflow.python.ops import gradients_util
+        from tensorflow.python.ops.control_flow_v2_func_graphs import (
+            ControlFlowFuncGraph,
+        )
+    except ImportError:  # pragma: no cover - TF moved its private modules
+        return None
+    return tape_lib, record, gradients_util, ControlFlowFuncGraph
 
-    handle = variable.handle
-    # {id(handle): (handle, shared tensor)}, on the graph (it goes with
-    # the graph: a dictionary keyed by graphs would keep them alive through
-    # the tensors), or eagerly on the variable.
-    owner = variable
-    if not tf.executing_eagerly():
-        owner = tf.compat.v1.get_default_graph()
+
+def _owner(variable, control_flow_graph):
+    """Where the memo lives: the variable eagerly, else the traced graph.
+
+    A `tf.cond` branch or a `tf.while_loop` body is a graph of its own;
+    the memo lives on the graph that holds the control flow, whose shared
+    tensor the branch captures.
+    """
+    import tensorflow as tf
+
+    if tf.executing_eagerly():
+        return variable, None
+    graph = tf.compat.v1.get_default_graph()
+    inner = graph
+    while isinstance(graph, control_flow_graph):
+        graph = graph.outer_graph
+    return graph, (graph if graph is not inner else None)
+
+
+def _shared_handle(variable, tape):
+    import tensorflow as tf
+
+    _, record, gradients_util, control_flow_graph = tape
+    owner, outer_graph = _owner(variable, control_flow_graph)
+    # {id(handle): (handle, shared tensor, its gradient)}, on the graph (a
+    # dictionary keyed by graphs would keep them alive through the
+    # tensors), or eagerly on the variable.
     memo = getattr(owner, _MEMO, None)
     if memo is None:
         memo = {}
         object.__setattr__(owner, _MEMO, memo)
+    if outer_graph is None:
+        handle = variable.handle
+    else:
+        with outer_graph.as_default():
+            handle = variable.handle
     # One entry per handle: under a strategy each replica has its own.
     entry = memo.get(id(handle))
     if entry is not None and entry[0] is handle:
-        shared = entry[1]
-        # Kept only while the tapes that watch the variable record it: a
-        # tape started after it was made would not trace the lookups'
-        # gradients back to the variable (its gradient would be None).
-        # TensorFlow tells only "no tape", "one" or "several": with several,
-        # the identity is recorded again, so that a tape nested in two that
-        # already saw a lookup records it too (PROTOTYPE: checked by tests,
-        # not against the C++ tape's bookkeeping of a re-recorded tensor).
-        if record.should_record_backprop([shared]) and _tapes(shared) == _tapes(
-            handle
-        ):
-            if _tapes(handle) == 2:
-                record.record_operation(
-                    "EmbedplusJoinRows", [shared], [handle], entry[2]
-                )
+        _, shared, join_rows = entry
+        if _reusable(shared, handle, record, gradients_util):
             return shared
-    shared, join = _identity_joining_rows(handle, variable.shape[0])
-    memo[id(handle)] = (handle, shared, join)
+        if not tf.executing_eagerly() and _several_tapes(
+            handle, gradients_util
+        ):
+            # A tape nested in two that already saw a lookup: TensorFlow
+            # tells only "several tapes" for both the shared tensor and
+            # the handle, so record the identity again, on every tape
+            # that watches the variable. (Only in a traced graph: eagerly,
+            # recording a tensor again resets the tape's count of its
+            # uses, which the tape relies on to free what eager code
+            # drops, so a fresh shared tensor is made there instead.)
+            record.record_operation(_JOIN, [shared], [handle], join_rows)
+            return shared
+    if outer_graph is None:
+        shared, join_rows = _identity_joining_rows(handle, variable, record)
+    else:
+        with outer_graph.as_default():
+            shared, join_rows = _identity_joining_rows(handle, variable, record)
+    memo[id(handle)] = (handle, shared, join_rows)
     return shared
 
 
-def _tapes(tensor):
-    from tensorflow.python.ops import gradients_util
+def _reusable(shared, handle, record, gradients_util):
+    """Whether every tape that watches the variable records `shared`.
 
-    return gradients_util.PossibleTapeGradientTypes([tensor])
+    A tape started after `shared` was made does not trace the lookups'
+    gradients back through it (its gradient would be `None`). TensorFlow
+    tells how many tapes may record a tensor only as none, one or several.
+    """
+    if not record.should_record_backprop([shared]):
+        return False
+    kinds = gradients_util.PossibleTapeGradientTypes
+    return kinds([shared]) == kinds([handle]) and not _several_tapes(
+        handle, gradients_util
+    )
 
 
-def _identity_joining_rows(handle, input_dim):
+def _several_tapes(handle, gradients_util):
+    return gradients_util.PossibleTapeGradientTypes([handle]) == 2
+
+
+def _identity_joining_rows(handle, variable, record):
     import tensorflow as tf
-    from tensorflow.python.eager import record
 
-    # A plain Identity, recorded by hand: `tf.custom_gradient` would make an
-    # IdentityN, which TensorFlow's automatic control dependencies do not
-    # see through, so the gathers from it would no longer be ordered with
-    # the optimizer's writes to the variable (AdamW's decay, applied before
-    # the gradient, then reached the forward pass's reads).
+    input_dim = variable.shape[0]
+    # A plain Identity, recorded by hand (see the module's docstring).
     with record.stop_recording():
         shared = tf.identity(handle)
 
@@ -109,5 +182,5 @@ def _identity_joining_rows(handle, input_dim):
         sums = replica_shares(ids, numbers, sums, input_dim)
         return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
 
-    record.record_operation("EmbedplusJoinRows", [shared], [handle], join_rows)
+    record.record_operation(_JOIN, [shared], [handle], join_rows)
     return shared, join_rows

@@ -248,18 +248,37 @@ def gather_rows(table, ids, training=None):
         ids = tf.convert_to_tensor(ids)
         trains = table.trainable and training is not False
         if trains and "float" in table.dtype:
-            variable = table.value
-            if isinstance(variable, tf.Variable):
-                return shared_gather(variable, ids)
-            # Under mixed precision Keras hands a cast copy of the table;
-            # gather from the variable and cast the rows instead.
-            # PROTOTYPE: Keras has no public way to the variable there.
-            stored = getattr(table, "_value", None)
-            if isinstance(stored, tf.Variable):
-                return tf.cast(shared_gather(stored, ids), variable.dtype)
-            return _gather_summed(variable, ids)
+            rows = _gather_joined(table, ids)
+            if rows is not None:
+                return rows
+            return _gather_summed(table.value, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
+
+
+def _gather_joined(table, ids):
+    """The lookup through the variable's shared handle, or `None`.
+
+    `None` when TensorFlow lacks the private modules the shared handle
+    needs, or when `table` holds no `tf.Variable`.
+    """
+    import tensorflow as tf
+
+    value = table.value
+    if isinstance(value, tf.Variable):
+        return shared_gather(value, ids)
+    # Under a mixed dtype policy, a layer called outside a model gets a
+    # cast copy of the whole table from Keras (its `__call__` opens an
+    # autocast scope there, though `Embedding` turns autocasting off).
+    # Gather from the stored variable and cast the rows instead: the
+    # lookups stay joined and the table is not copied. Keras has no public
+    # way to the stored variable, so this reads its private attribute,
+    # and falls back to the copy if that ever moves.
+    stored = getattr(table, "_value", None)
+    if not isinstance(stored, tf.Variable):  # pragma: no cover - Keras moved it
+        return None
+    rows = shared_gather(stored, ids)
+    return None if rows is None else tf.cast(rows, value.dtype)
 
 
 def _gather_summed(variable, ids):
