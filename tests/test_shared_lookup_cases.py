@@ -11,6 +11,7 @@ sum of the occurrences' gradients, and checks that each row is in the
 """
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -266,9 +267,9 @@ def test_jacobian_of_two_lookups(use_pfor):
 
 
 @known_bug(
-    "the identity is recorded without a forward function; the forward "
-    "accumulator's fallback hands join_rows a dense tangent and fails on "
-    "the IndexedSlices it returns ('IndexedSlices' has no attribute '_id')"
+    "ForwardAccumulator: the JVP of ResourceGather from the shared tensor "
+    "fails ('IndexedSlices' object has no attribute '_id'); a plain gather "
+    "from the variable works"
 )
 def test_forward_accumulator_through_two_lookups():
     import tensorflow as tf
@@ -951,3 +952,42 @@ def test_rnn_cell_with_checked_ids_trains_on_jax(trained_tables):
         jax["rnn_checked", "function"],
         atol=1e-5,
     )
+
+
+def test_multi_worker_adam_trains_a_shared_encoder_as_on_jax(tmp_path):
+    """2 worker processes, each looking the table up twice per example."""
+    from tests import test_distribution as distribution
+
+    module = "tests.distributed.shared_lookup_worker"
+    ports = distribution.free_loopback_ports(2)
+    cluster = {"worker": [f"{distribution.LOOPBACK}:{p}" for p in ports]}
+    names = ["worker0", "worker1", "jax"]
+    processes = []
+    try:
+        for index in range(2):
+            config = {
+                "cluster": cluster,
+                "task": {"type": "worker", "index": index},
+            }
+            env = distribution.subprocess_env(
+                "tensorflow", TF_CONFIG=json.dumps(config)
+            )
+            processes.append(
+                distribution.start(
+                    module, env, tmp_path, names[index], "--timeout", "120"
+                )
+            )
+        env = distribution.subprocess_env("jax")
+        processes.append(distribution.start(module, env, tmp_path, "jax"))
+    except BaseException:
+        for process in processes:
+            process.kill()
+            process.wait()
+        raise
+    *workers, jax = distribution.finish(processes, tmp_path, names)
+    assert [w["replicas"] for w in workers] == [2, 2]
+    assert workers[0]["weights"] == workers[1]["weights"]
+    for path, value in jax["weights"].items():
+        np.testing.assert_allclose(
+            workers[0]["weights"][path], value, atol=1e-5, err_msg=path
+        )
