@@ -25,9 +25,9 @@ loop's slices, and the tape joins them with the other lookups'.
 
 What is not joined (the values stay right; a row may reach the optimizer
 once per group): lookups in different `tf.function`s (a function's
-gradient is computed apart from its caller's), lookups on both sides of
-the start of a nested tape, lookups under several eager tapes at once,
-and gradients taken with `tf.gradients` instead of a tape.
+gradient is computed apart from its caller's), lookups under several
+eager tapes at once, and gradients taken with `tf.gradients` instead of a
+tape.
 
 TensorFlow's tape is reached through private modules, the way
 `tf.custom_gradient` itself reaches it; `tf.custom_gradient` cannot be used
