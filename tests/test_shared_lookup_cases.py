@@ -403,6 +403,87 @@ def test_lookups_in_both_branches_of_a_cond(mode):
     assert_rows_once(got, TWICE + expected((FIRST, 1.0)))
 
 
+@pytest.mark.parametrize("flag", [True, False])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_lookup_in_one_branch_only(mode, flag):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+
+    def gradient(flag):
+        with tf.GradientTape() as tape:
+            value = tf.cond(flag, lambda: loss(layer), lambda: tf.constant(0.0))
+            value += tf.reduce_sum(layer(FIRST, training=True))
+        return tape.gradient(value, table)
+
+    got = run(gradient, mode)(tf.constant(flag))
+    want = (TWICE if flag else 0.0) + expected((FIRST, 1.0))
+    assert_dense_or_rows_once(got, want)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_switch_case_inside_a_while_loop(mode):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+    branches = [
+        lambda: tf.reduce_sum(layer(FIRST, training=True) * 2.0),
+        lambda: tf.reduce_sum(layer(SECOND, training=True) * 3.0),
+        lambda: tf.constant(0.0),
+    ]
+
+    def gradient():
+        with tf.GradientTape() as tape:
+
+            def body(step, total):
+                return step + 1, total + tf.switch_case(step, branches)
+
+            _, value = tf.while_loop(
+                lambda step, _: step < 3,
+                body,
+                (tf.constant(0), 0.0),
+                maximum_iterations=3,
+            )
+            value += tf.reduce_sum(layer(FIRST, training=True))
+        return tape.gradient(value, table)
+
+    got = run(gradient, mode)()
+    assert_dense_or_rows_once(got, TWICE + expected((FIRST, 1.0)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tape_reset_between_lookups(mode):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            layer(SECOND, training=True)
+            tape.reset()
+            value = loss(layer)
+        return tape.gradient(value, table)
+
+    assert_rows_once(run(gradient, mode)(), TWICE)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float64_table(mode):
+    import tensorflow as tf
+
+    layer, _ = layer_and_table(dtype="float64")
+    table = layer.embeddings.value
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            value = loss(layer)
+        return tape.gradient(value, table)
+
+    got = run(gradient, mode)()
+    assert got.values.dtype == tf.float64
+    assert_rows_once(got, TWICE)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_lookups_in_a_while_loop(mode):
     import tensorflow as tf
