@@ -100,6 +100,38 @@ def decoder(check_ids=False):
     return keras.Model(ids, keras.layers.Dense(1)(joined))
 
 
+@keras.saving.register_keras_serializable(package="shared_lookup_training")
+class InferenceMode(keras.layers.Layer):
+    """Calls `layer` with training=False: Keras' fine-tuning idiom.
+
+    (The transfer-learning guide keeps BatchNorm in inference mode so; in
+    a functional model Keras 3's `fit` passes training=True through a
+    nested model called with training=False, so the idiom is a `call`.)
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape):
+        self.layer.build(input_shape)
+
+    def call(self, inputs):
+        return self.layer(inputs, training=False)
+
+
+def fine_tuned():
+    ids = keras.Input((3,), dtype="int32")
+    lookup = keras_embedplus.LookupEmbedding(VOCABULARY, 2, name="table")
+    rows = InferenceMode(lookup)(ids)
+    return keras.Model(ids, keras.layers.Dense(1)(keras.layers.Flatten()(rows)))
+
+
+def fine_tuned_data():
+    inputs, targets = siamese_data()
+    return inputs[0], targets
+
+
 def decoder_data():
     ids = np.array(
         [[1, 2, 1, 1], [3, 1, 0, 1], [4, 4, 1, 2], [5, 1, 1, 1]], "float32"
@@ -115,7 +147,11 @@ def start_weights(model):
 
 
 def table(model):
-    return model.get_layer("table").get_weights()[0]
+    """The embeddings of the layer named "table", wherever it is nested."""
+    (weights,) = [
+        w for w in model.weights if w.path.endswith("table/embeddings")
+    ]
+    return ops.convert_to_numpy(weights)
 
 
 def trained(make, data, mode, optimizer=None, **compile_kwargs):
@@ -165,6 +201,7 @@ CASES = {
         lambda: keras.optimizers.Adam(0.05, gradient_accumulation_steps=2),
     ),
     "reload": lambda mode: reloaded(siamese, siamese_data, mode),
+    "training_false": lambda mode: trained(fine_tuned, fine_tuned_data, mode),
 }
 
 
@@ -181,6 +218,7 @@ TENSORFLOW_MODES = {
     "steps_per_execution": ["function"],
     "accumulation": ["function"],
     "reload": ["function"],
+    "training_false": ["function"],
 }
 
 

@@ -675,6 +675,29 @@ def test_a_call_with_training_false_beside_a_training_call(mode):
     np.testing.assert_allclose(tf.convert_to_tensor(got), want)
 
 
+@pytest.mark.parametrize(
+    "mode",
+    modes_failing(
+        "training=False takes the plain gather (one slice per occurrence), "
+        "but Keras' fine-tuning idiom calls a trainable model with "
+        "training=False inside fit (keep BatchNorm in inference mode): "
+        "training=False means inference behaviour, not no gradient",
+        *MODES,
+    ),
+)
+def test_training_false_still_gives_each_row_once(mode):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            value = loss(layer, training=False)
+        return tape.gradient(value, table)
+
+    assert_rows_once(run(gradient, mode)(), TWICE)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_write_between_two_lookups_is_seen_by_the_second(mode):
     import tensorflow as tf

@@ -77,6 +77,14 @@ def trained_tables():
         "accumulation",
         # One epoch, `.keras` save and load, one more epoch.
         "reload",
+        pytest.param(
+            "training_false",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a trainable model called with training=False in "
+                "fit (Keras' fine-tuning idiom) takes the plain gather",
+            ),
+        ),
     ],
 )
 def test_fit_trains_as_on_jax(trained_tables, case):
