@@ -201,6 +201,19 @@ CASES = {
         lambda: keras.optimizers.Adam(0.05, gradient_accumulation_steps=2),
     ),
     "reload": lambda mode: reloaded(siamese, siamese_data, mode),
+    # Clipping by norm reads the whole gradient: a row twice changes it.
+    "clipnorm": lambda mode: trained(
+        siamese,
+        siamese_data,
+        mode,
+        lambda: keras.optimizers.Adam(0.05, clipnorm=0.5),
+    ),
+    "adamw_ema": lambda mode: trained(
+        siamese,
+        siamese_data,
+        mode,
+        lambda: keras.optimizers.AdamW(0.05, weight_decay=0.1, use_ema=True),
+    ),
     "training_false": lambda mode: trained(fine_tuned, fine_tuned_data, mode),
 }
 
@@ -219,6 +232,8 @@ TENSORFLOW_MODES = {
     "accumulation": ["function"],
     "reload": ["function"],
     "training_false": ["function"],
+    "clipnorm": ["function"],
+    "adamw_ema": ["function"],
 }
 
 

@@ -77,6 +77,8 @@ def trained_tables():
         "accumulation",
         # One epoch, `.keras` save and load, one more epoch.
         "reload",
+        "clipnorm",
+        "adamw_ema",
         pytest.param(
             "training_false",
             marks=pytest.mark.xfail(
