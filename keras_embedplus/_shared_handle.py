@@ -25,9 +25,8 @@ loop's slices, and the tape joins them with the other lookups'.
 
 What is not joined (the values stay right; a row may reach the optimizer
 once per group): lookups in different `tf.function`s (a function's
-gradient is computed apart from its caller's), lookups under several
-eager tapes at once, and gradients taken with `tf.gradients` instead of a
-tape.
+gradient is computed apart from its caller's), and lookups run eagerly
+under a persistent tape or several tapes at once.
 
 TensorFlow's tape is reached through private modules, the way
 `tf.custom_gradient` itself reaches it; `tf.custom_gradient` cannot be used
@@ -107,7 +106,7 @@ def _shared_handle(variable, tape):
 
     _, record, gradients_util, control_flow_graph = tape
     owner, outer_graph = _owner(variable, control_flow_graph)
-    # {id(handle): (handle, shared tensor, its gradient)}, on the graph (a
+    # {id(handle): (handle, shared tensor)}, on the graph (a
     # dictionary keyed by graphs would keep them alive through the
     # tensors), or eagerly on the variable.
     memo = getattr(owner, _MEMO, None)
@@ -122,27 +121,27 @@ def _shared_handle(variable, tape):
     # One entry per handle: under a strategy each replica has its own.
     entry = memo.get(id(handle))
     if entry is not None and entry[0] is handle:
-        _, shared, join_rows = entry
+        shared = entry[1]
         if _reusable(shared, handle, record, gradients_util):
             return shared
-        if not tf.executing_eagerly() and _several_tapes(
-            handle, gradients_util
-        ):
-            # A tape nested in two that already saw a lookup: TensorFlow
-            # tells only "several tapes" for both the shared tensor and
-            # the handle, so record the identity again, on every tape
-            # that watches the variable. (Only in a traced graph: eagerly,
-            # recording a tensor again resets the tape's count of its
-            # uses, which the tape relies on to free what eager code
-            # drops, so a fresh shared tensor is made there instead.)
-            record.record_operation(_JOIN, [shared], [handle], join_rows)
+        if not tf.executing_eagerly() and _tapes(handle, gradients_util) == 2:
+            # Several tapes (or a persistent one) watch the variable, and
+            # TensorFlow tells only "several" for the shared tensor too: a
+            # tape nested in two that already saw a lookup would not record
+            # it. So record the identity again, on every tape that watches
+            # the variable. (Only in a traced graph: eagerly, recording a
+            # tensor again resets the tape's count of its uses, which the
+            # tape relies on to free what eager code drops, and the kept
+            # lookups then lost their gradient; a fresh shared tensor is
+            # made there instead.)
+            record.record_operation(_JOIN, [shared], [handle], _join_rows)
             return shared
     if outer_graph is None:
-        shared, join_rows = _identity_joining_rows(handle, variable, record)
+        shared = _identity_joining_rows(handle, record)
     else:
         with outer_graph.as_default():
-            shared, join_rows = _identity_joining_rows(handle, variable, record)
-    memo[id(handle)] = (handle, shared, join_rows)
+            shared = _identity_joining_rows(handle, record)
+    memo[id(handle)] = (handle, shared)
     return shared
 
 
@@ -151,36 +150,69 @@ def _reusable(shared, handle, record, gradients_util):
 
     A tape started after `shared` was made does not trace the lookups'
     gradients back through it (its gradient would be `None`). TensorFlow
-    tells how many tapes may record a tensor only as none, one or several.
+    tells how many tapes may record a tensor only as none, one or several
+    (a persistent tape counts as several).
     """
-    if not record.should_record_backprop([shared]):
-        return False
-    kinds = gradients_util.PossibleTapeGradientTypes
-    return kinds([shared]) == kinds([handle]) and not _several_tapes(
-        handle, gradients_util
+    watching = _tapes(handle, gradients_util)
+    if watching == 0:
+        # No tape records (none started, or `stop_recording`); a gradient
+        # computed from the graph's ops later still sums through `shared`.
+        return True
+    # The one tape that watches the variable is the one that records
+    # `shared`: a tape that recorded it watched the variable then.
+    return (
+        watching == 1
+        and record.should_record_backprop([shared])
+        and _tapes(shared, gradients_util) == 1
     )
 
 
-def _several_tapes(handle, gradients_util):
-    return gradients_util.PossibleTapeGradientTypes([handle]) == 2
+def _tapes(tensor, gradients_util):
+    """0, 1 or 2: no tape, one tape, several (or persistent) tapes."""
+    return gradients_util.PossibleTapeGradientTypes([tensor])
 
 
-def _identity_joining_rows(handle, variable, record):
+def _identity_joining_rows(handle, record):
     import tensorflow as tf
 
-    input_dim = variable.shape[0]
-    # A plain Identity, recorded by hand (see the module's docstring).
+    # A plain Identity (see the module's docstring), recorded by hand for
+    # the tapes; in a traced graph its registered gradient is the same
+    # join, for gradients computed from the graph's ops (a `tf.function`
+    # called under a tape, a reloaded SavedModel, `tf.gradients`).
     with record.stop_recording():
-        shared = tf.identity(handle)
+        if tf.executing_eagerly():
+            shared = tf.identity(handle)
+        else:
+            _register_join()
+            graph = tf.compat.v1.get_default_graph()
+            with graph.gradient_override_map({"Identity": _JOIN}):
+                shared = tf.identity(handle)
+    record.record_operation(_JOIN, [shared], [handle], _join_rows)
+    return shared
 
-    def join_rows(upstream):
-        if not isinstance(upstream, tf.IndexedSlices):
-            return [upstream]
-        ids, numbers = distinct(upstream.indices)
-        count = tf.shape(ids)[0]
-        sums = tf.math.unsorted_segment_sum(upstream.values, numbers, count)
-        sums = replica_shares(ids, numbers, sums, input_dim)
-        return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
 
-    record.record_operation(_JOIN, [shared], [handle], join_rows)
-    return shared, join_rows
+def _join_rows(upstream):
+    """The lookups' joined gradient, each row once, its slices summed."""
+    import tensorflow as tf
+
+    if not isinstance(upstream, tf.IndexedSlices):
+        return [upstream]
+    ids, numbers = distinct(upstream.indices)
+    count = tf.shape(ids)[0]
+    sums = tf.math.unsorted_segment_sum(upstream.values, numbers, count)
+    input_dim = tf.cast(upstream.dense_shape[0], tf.int32)
+    sums = replica_shares(ids, numbers, sums, input_dim)
+    return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
+
+
+_REGISTERED = []
+
+
+def _register_join():
+    """Registers `_join_rows` as a gradient, once per process."""
+    import tensorflow as tf
+
+    if _REGISTERED:
+        return
+    tf.RegisterGradient(_JOIN)(lambda op, upstream: _join_rows(upstream))
+    _REGISTERED.append(_JOIN)
