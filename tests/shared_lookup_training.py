@@ -237,11 +237,70 @@ TENSORFLOW_MODES = {
 }
 
 
+def replica_steps(arrangement):
+    """Two Adam steps of a table looked up twice (TensorFlow only).
+
+    "flat": both lookups in the replica function of `strategy.run`;
+    "nested": one of them in a `tf.function` the replica function calls;
+    "reference": one device, the gradient made dense before Adam.
+    """
+    distributed = arrangement != "reference"
+    scope = STRATEGY.scope() if distributed else contextlib.nullcontext()
+    with scope:
+        lookup = keras_embedplus.LookupEmbedding(VOCABULARY, 2, name="table")
+        lookup.build((None, 3))
+        optimizer = keras.optimizers.Adam(0.05)
+        optimizer.build([lookup.embeddings])
+    start_weights(lookup)
+    table = lookup.embeddings.value
+
+    def inner(ids):
+        return tf.reduce_sum(lookup(ids, training=True) * 2.0)
+
+    forward = tf.function(inner) if arrangement == "nested" else inner
+
+    def replica_step(ids):
+        with tf.GradientTape() as tape:
+            value = forward(ids) + tf.reduce_sum(lookup(ids, training=True))
+        gradient = tape.gradient(value, table)
+        if not distributed:
+            gradient = tf.convert_to_tensor(gradient)
+        optimizer.apply([gradient], [lookup.embeddings])
+
+    @tf.function
+    def step(ids):
+        if distributed:
+            STRATEGY.run(replica_step, args=(ids,))
+        else:
+            replica_step(ids)
+
+    ids = siamese_data()[0][0].astype("int32")
+    batches = tf.data.Dataset.from_tensor_slices(ids).batch(2).take(2)
+    if distributed:
+        batches = STRATEGY.experimental_distribute_dataset(batches)
+    for batch in batches:
+        step(batch)
+    return lookup
+
+
+# TensorFlow only, compared with "replica_reference".
+TENSORFLOW_CASES = {
+    f"replica_{arrangement}": lambda mode, arrangement=arrangement: (
+        replica_steps(arrangement)
+    )
+    for arrangement in ("reference", "flat", "nested")
+}
+
+
 def main():
-    for case in sys.argv[1:] or list(CASES):
-        for mode in TENSORFLOW_MODES[case] if TENSORFLOW else ["function"]:
+    cases = dict(CASES, **TENSORFLOW_CASES) if TENSORFLOW else CASES
+    for case in sys.argv[1:] or list(cases):
+        modes = ["function"]
+        if TENSORFLOW and case in TENSORFLOW_MODES:
+            modes = TENSORFLOW_MODES[case]
+        for mode in modes:
             try:
-                values = table(CASES[case](mode)).ravel()
+                values = table(cases[case](mode)).ravel()
             except Exception as error:  # reported, not hidden
                 print(case, mode, "error", repr(error).replace("\n", " ")[:300])
                 continue

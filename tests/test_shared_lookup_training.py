@@ -150,3 +150,29 @@ def test_multi_worker_adam_trains_a_shared_encoder_as_on_jax(tmp_path):
         np.testing.assert_allclose(
             workers[0]["weights"][path], value, atol=1e-5, err_msg=path
         )
+
+
+@pytest.mark.parametrize(
+    "arrangement",
+    [
+        "flat",
+        pytest.param(
+            "nested",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the replicas' exchange (an all-reduce) runs in the "
+                "gradient of a tf.function nested in strategy.run: "
+                "TensorFlow raises '`merge_call` called while defining a new "
+                "graph' (main too; a plain tf.gather trains)",
+            ),
+        ),
+    ],
+)
+def test_strategy_run_trains_as_one_device(trained_tables, arrangement):
+    """Custom loop: `strategy.run` of a tape step, Adam, 2 replicas."""
+    tensorflow, _ = trained_tables
+    got = tensorflow[f"replica_{arrangement}", "function"]
+    assert not isinstance(got, str), got
+    np.testing.assert_allclose(
+        got, tensorflow["replica_reference", "function"], atol=1e-6
+    )
