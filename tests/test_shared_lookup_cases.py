@@ -240,6 +240,49 @@ def test_second_order_gradient(mode):
     )
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_second_order_through_a_function_with_its_own_tape(mode):
+    # The inner gradient is taken by a tape inside a tf.function; the
+    # outer tape differentiates the call, through that tape's gradient.
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+    weights = table.numpy()
+
+    @tf.function
+    def inner_gradient():
+        with tf.GradientTape() as inner:
+            value = tf.reduce_sum(tf.square(layer(FIRST, training=True)))
+            value += tf.reduce_sum(tf.square(layer(SECOND, training=True)))
+        return tf.convert_to_tensor(inner.gradient(value, table))
+
+    def gradient():
+        with tf.GradientTape() as outer:
+            penalty = tf.reduce_sum(tf.square(inner_gradient()))
+        return outer.gradient(penalty, table)
+
+    counts = expected((FIRST, 1.0), (SECOND, 1.0))
+    got = tf.convert_to_tensor(run(gradient, mode)())
+    np.testing.assert_allclose(got, 8 * counts**2 * weights, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_empty_batch_beside_a_full_one(mode):
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+    empty = np.zeros((0, 3), "int32")
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            value = tf.reduce_sum(layer(empty, training=True))
+            value += tf.reduce_sum(layer(FIRST, training=True) * 2.0)
+            value += tf.reduce_sum(layer(SECOND, training=True) * 3.0)
+        return tape.gradient(value, table)
+
+    assert_rows_once(run(gradient, mode)(), TWICE)
+
+
 @pytest.mark.parametrize("use_pfor", [True, False])
 def test_jacobian_of_two_lookups(use_pfor):
     import tensorflow as tf
