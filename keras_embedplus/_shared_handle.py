@@ -25,8 +25,9 @@ loop's slices, and the tape joins them with the other lookups'.
 
 What is not joined (the values stay right; a row may reach the optimizer
 once per group): lookups in different `tf.function`s (a function's
-gradient is computed apart from its caller's), and lookups run eagerly
-under a persistent tape or several tapes at once.
+gradient is computed apart from its caller's), lookups run eagerly
+under a persistent tape or several tapes at once, and a function reloaded
+with `tf.saved_model.load` (one slice per occurrence there).
 
 TensorFlow's tape is reached through private modules, the way
 `tf.custom_gradient` itself reaches it; `tf.custom_gradient` cannot be used
@@ -176,19 +177,23 @@ def _identity_joining_rows(handle, record):
     import tensorflow as tf
 
     # A plain Identity (see the module's docstring), recorded by hand for
-    # the tapes; in a traced graph its registered gradient is the same
-    # join, for gradients computed from the graph's ops (a `tf.function`
-    # called under a tape, a reloaded SavedModel, `tf.gradients`).
+    # the tapes. In a traced graph the op also carries the same join as its
+    # own gradient function, for gradients computed from the graph's ops (a
+    # `tf.function` called under a tape, `tf.gradients`). That function is
+    # not a registered gradient, so a SavedModel does not save it: saved,
+    # it would be traced for a dense gradient, and the reloaded function
+    # would fail on the row-sparse one; reloaded, the op is an Identity.
     with record.stop_recording():
-        if tf.executing_eagerly():
-            shared = tf.identity(handle)
-        else:
-            _register_join()
-            graph = tf.compat.v1.get_default_graph()
-            with graph.gradient_override_map({"Identity": _JOIN}):
-                shared = tf.identity(handle)
+        shared = tf.identity(handle)
+    if not tf.executing_eagerly():
+        shared.op._gradient_function = _join_rows_of_op
     record.record_operation(_JOIN, [shared], [handle], _join_rows)
     return shared
+
+
+def _join_rows_of_op(op, upstream):
+    del op
+    return _join_rows(upstream)
 
 
 def _join_rows(upstream):
@@ -203,16 +208,3 @@ def _join_rows(upstream):
     input_dim = tf.cast(upstream.dense_shape[0], tf.int32)
     sums = replica_shares(ids, numbers, sums, input_dim)
     return [tf.IndexedSlices(sums, ids, upstream.dense_shape)]
-
-
-_REGISTERED = []
-
-
-def _register_join():
-    """Registers `_join_rows` as a gradient, once per process."""
-    import tensorflow as tf
-
-    if _REGISTERED:
-        return
-    tf.RegisterGradient(_JOIN)(lambda op, upstream: _join_rows(upstream))
-    _REGISTERED.append(_JOIN)

@@ -277,3 +277,30 @@ def test_without_the_private_modules_each_lookup_sums_its_own_rows(
     with tf.GradientTape() as tape:
         value = loss(layer)
     assert_rows_once(tape.gradient(value, table), expected(2.0, 3.0), 2)
+
+
+def test_a_reloaded_saved_model_takes_gradients(tmp_path):
+    # A registered gradient for the shared identity was saved traced for a
+    # dense gradient, and calling the reloaded model under a tape failed.
+    # Reloaded, the identity is a plain one: values right, rows repeated.
+    import tensorflow as tf
+
+    layer, table = layer_and_table()
+    module = tf.Module()
+    module.table = table
+    module.forward = tf.function(
+        lambda first, second: (
+            tf.reduce_sum(layer(first) * 2.0)
+            + tf.reduce_sum(layer(second) * 3.0)
+        ),
+        input_signature=[tf.TensorSpec((None, 3), tf.int32)] * 2,
+    )
+    with tf.GradientTape() as tape:
+        value = module.forward(FIRST, SECOND)
+    assert_rows_once(tape.gradient(value, table), expected(2.0, 3.0))
+    tf.saved_model.save(module, str(tmp_path))
+    loaded = tf.saved_model.load(str(tmp_path))
+    with tf.GradientTape() as tape:
+        value = loaded.forward(FIRST, SECOND)
+    gradient = tape.gradient(value, loaded.table)
+    assert_rows_once(gradient, expected(2.0, 3.0), lookups=6)

@@ -59,8 +59,9 @@ class LookupEmbedding(keras.layers.Embedding):
             on TensorFlow. Ids of other dtypes than int32 and int64 (uint8,
             int16, floats) are cast to int32, as in Keras.
         training: Optional boolean, passed by Keras. On TensorFlow, `False`
-            (`predict`, `evaluate`) skips the numbering of repeated ids that
-            lets the gradient hold each looked-up row once.
+            (`predict`, `evaluate`) gathers straight from the variable;
+            otherwise from the handle shared by the step's lookups of the
+            table, whose gradient holds each looked-up row once.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.

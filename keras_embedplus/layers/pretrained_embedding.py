@@ -56,8 +56,9 @@ class PretrainedEmbedding(LookupEmbedding):
     Call arguments:
         inputs: Integer tensor of ids in `[0, input_dim)`.
         training: Optional boolean, passed by Keras. On TensorFlow, `False`
-            skips numbering the distinct ids of trainable rows (`predict`,
-            `evaluate`), which only the gradient needs.
+            (`predict`, `evaluate`) gathers straight from the variable;
+            otherwise from the handle shared by the step's lookups of the
+            table, whose gradient holds each looked-up row once.
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`; id
