@@ -53,9 +53,9 @@ NESTED = (
     "apart and joins its own rows; the tape concatenates the calls' slices"
 )
 RELOADED = (
-    "TensorFlow saves the registered gradient of the shared Identity traced "
-    "for a dense upstream; the reloaded function's gradient then gets an "
-    "IndexedSlices and raises TypeError (main: values right, rows repeated)"
+    "a reloaded SavedModel's shared tensor is a plain Identity (its join is "
+    "not saved): one slice per occurrence reaches the optimizer; main "
+    "summed each lookup's rows"
 )
 
 
