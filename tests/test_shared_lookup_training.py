@@ -79,14 +79,9 @@ def trained_tables():
         "reload",
         "clipnorm",
         "adamw_ema",
-        pytest.param(
-            "training_false",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a trainable model called with training=False in "
-                "fit (Keras' fine-tuning idiom) takes the plain gather",
-            ),
-        ),
+        # A trainable model called with training=False in fit (Keras'
+        # fine-tuning idiom).
+        "training_false",
     ],
 )
 def test_fit_trains_as_on_jax(trained_tables, case):
