@@ -62,7 +62,20 @@ def shared_gather(variable, ids):
     import tensorflow as tf
 
     tape_lib, record, gradients_util, control_flow_graph, forwardprop = tape
-    if forwardprop.pack_tangents([variable.handle]).tangents:
+    if tf.distribute.in_cross_replica_context():
+        # Under a strategy's scope, outside `strategy.run` (Keras builds
+        # and calls models there): a distributed variable has no one
+        # handle, and the caller's gather reads it.
+        return None
+    owner, outer_graph = _owner(variable, control_flow_graph)
+    if outer_graph is None:
+        handle = variable.handle
+    else:
+        # In the graph around the branch or body: there a `tf.distribute`
+        # variable knows its replica (in the body's own graph it does not).
+        with outer_graph.as_default():
+            handle = variable.handle
+    if forwardprop.pack_tangents([handle]).tangents:
         # A `tf.autodiff.ForwardAccumulator` carries a tangent for the
         # variable: forward mode cannot pass it through the hand-recorded
         # identity of a handle (TensorFlow fails inside the gather), so
@@ -71,7 +84,7 @@ def shared_gather(variable, ids):
     # The tape watches a variable when an op reads it; a gather from the
     # shared handle reads nothing, so tell the tapes here, as a read does.
     tape_lib.variable_accessed(variable)
-    shared = _shared_handle(variable, tape)
+    shared = _shared_handle(handle, owner, outer_graph, record, gradients_util)
     return tf.raw_ops.ResourceGather(
         resource=shared, indices=ids, dtype=variable.dtype
     )
@@ -115,11 +128,9 @@ def _owner(variable, control_flow_graph):
     return graph, (graph if graph is not inner else None)
 
 
-def _shared_handle(variable, tape):
+def _shared_handle(handle, owner, outer_graph, record, gradients_util):
     import tensorflow as tf
 
-    _, record, gradients_util, control_flow_graph, _ = tape
-    owner, outer_graph = _owner(variable, control_flow_graph)
     # {id(handle): (handle, shared tensor)}, on the graph (a
     # dictionary keyed by graphs would keep them alive through the
     # tensors), or eagerly on the variable.
@@ -127,11 +138,6 @@ def _shared_handle(variable, tape):
     if memo is None:
         memo = {}
         object.__setattr__(owner, _MEMO, memo)
-    if outer_graph is None:
-        handle = variable.handle
-    else:
-        with outer_graph.as_default():
-            handle = variable.handle
     # One entry per handle: under a strategy each replica has its own.
     entry = memo.get(id(handle))
     if entry is not None and entry[0] is handle:
