@@ -120,11 +120,12 @@ def test_bad_id_errors_then_the_model_still_works(
     make_layer, path, run, tmp_path
 ):
     compile_kwargs = PATHS[path]
-    # torch.compile of a train step warns from inside PyTorch (a non-leaf
-    # .grad) under pytest's warnings-as-errors, and is slow.
+    # torch.compile of a train step is slow (about 20 s on 2 busy cores):
+    # one layer covers `fit` there, and no test trains after the error.
+    # (The warning PyTorch hides in it: see pyproject.toml.)
     train = not (BACKEND == "torch" and path == "jit_compile=True")
-    if not train and run == "fit":
-        pytest.skip("torch.compile of a train step; predict covers it")
+    if not train and run == "fit" and make_layer is not lookup:
+        pytest.skip("torch.compile of a train step; the lookup covers it")
     model = model_of(make_layer(), **compile_kwargs)
     model.predict(GOOD, verbose=0)
     before = model.get_weights()
