@@ -45,8 +45,8 @@ EAGER_TAPES = (
     "and each lookup then gets a fresh shared tensor: rows not joined"
 )
 STOPPED = (
-    "eagerly, a lookup under tape.stop_recording() makes a shared tensor no "
-    "tape records, so the lookup after it makes another: rows not joined"
+    "eagerly, tape.stop_recording() needs a persistent tape, which counts "
+    "as several tapes (EAGER_TAPES): rows not joined"
 )
 NESTED = (
     "lookups in two calls of a tf.function: each call's gradient is built "
