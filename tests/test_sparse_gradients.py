@@ -185,26 +185,30 @@ def shares_the_handle(layer, **call_kwargs):
 
 @ON_TF
 def test_no_shared_handle_where_no_gradient_is_taken():
-    """Frozen tables, and `training=False` (predict, evaluate).
+    """Frozen tables gather from the variable; trainable ones never number.
 
-    The numbering runs in the gradient only; the forward pass of a training
-    call gathers from the shared handle, the others from the variable.
+    The numbering runs in the gradient only, so a trainable table's lookup
+    gathers from the shared handle whatever `training` says (Keras'
+    fine-tuning idiom trains a model called with `training=False`).
     """
     assert shares_the_handle(keras_embedplus.LookupEmbedding(4, 2))
     frozen = keras_embedplus.LookupEmbedding(4, 2, trainable=False)
     assert not shares_the_handle(frozen)
     layer = keras_embedplus.LookupEmbedding(4, 2)
-    assert not shares_the_handle(layer, training=False)
+    assert shares_the_handle(layer, training=False)
     assert shares_the_handle(layer, training=True)
-    assert "Unique" not in op_types(layer, training=True)
+    for training in (False, True):
+        assert "Unique" not in op_types(layer, training=training)
     # PretrainedEmbedding's trainable OOV rows, the same way.
     vectors = KeyedVectors(2)
     vectors.add_vectors(["a", "b"], np.array([[1.0, 2.0], [3.0, 4.0]]))
     pretrained = keras_embedplus.PretrainedEmbedding.from_vectors(
         vectors, ["a", "b", "c", "d"], oov="zeros", trainable_oov=True
     )
-    assert not shares_the_handle(pretrained, training=False)
+    assert shares_the_handle(pretrained, training=False)
     assert shares_the_handle(pretrained, training=True)
+    pretrained.trainable = False
+    assert not shares_the_handle(pretrained, training=True)
 
 
 @ON_TF
