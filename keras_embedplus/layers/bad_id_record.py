@@ -123,7 +123,7 @@ class BadIdRecord:
         if worst_float is None:
             worst_float = ops.zeros((), "float32")
         if backend == "jax" and _is_tracer(count):
-            if self._state is not None and _is_tracer(self._state.value):
+            if self._state is not None and _carries(self._state.value, count):
                 self._record_jax_state(count, worst, worst_float)
             else:
                 self._record_jax_callback(count, worst, worst_float)
@@ -286,6 +286,29 @@ def _is_tracer(value):
     import jax
 
     return isinstance(value, jax.core.Tracer)
+
+
+def _carries(state, count):
+    """Whether the traced record `state` may take the traced `count`.
+
+    Only if `count` belongs to the trace that Keras passed `state` into
+    (or to a differentiation of it, which Keras' train step returns the
+    state through). Not inside a `lax.scan`, `cond` or `while_loop` body
+    traced within that step (Keras' JAX `RNN` runs its cell in a `scan`
+    and shares the step's `StatelessScope`): a count of the body assigned
+    to the step's state would leak the body's tracer. JAX 0.10 names a
+    tracer's trace `_trace` and a trace's parent `parent_trace`; if that
+    changes, this reads False and the host callback records instead.
+    """
+    if not (_is_tracer(state) and _is_tracer(count)):
+        return False
+    target = getattr(state, "_trace", None)
+    trace = getattr(count, "_trace", None)
+    while trace is not None and trace is not target:
+        if type(trace).__name__ not in ("JVPTrace", "LinearizeTrace"):
+            return False
+        trace = getattr(trace, "parent_trace", None)
+    return trace is not None
 
 
 def layer_record(layer):
