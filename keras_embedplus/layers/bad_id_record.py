@@ -363,8 +363,12 @@ class _CarriedRecord(keras.random.SeedGenerator):
         # Not SeedGenerator.__init__: no seed, only the variable.
         self.name = name
         self._initial_seed = None
+        # An initializer, not an array: a layer built lazily inside a
+        # `StatelessScope` (an RNN cell's first call on JAX) may only
+        # create variables that Keras initializes later.
         self.state = keras.Variable(
-            np.zeros(3, dtype),
+            keras.initializers.Zeros(),
+            shape=(3,),
             dtype=dtype,
             trainable=False,
             name="bad_id_record",
