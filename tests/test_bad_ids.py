@@ -560,6 +560,47 @@ def test_bad_id_inside_an_rnn_cell_names_the_layer(
     model.fit(SEQ_GOOD, TARGETS, verbose=0)
 
 
+class LoopedLookup(keras.layers.Layer):
+    """Looks its ids up inside `keras.ops.cond` or `keras.ops.fori_loop`
+    (on JAX, a `lax.cond` or loop body traced within the step)."""
+
+    def __init__(self, layer, kind, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.kind = kind
+
+    def call(self, ids):
+        if self.kind == "cond":
+            return keras.ops.cond(
+                keras.ops.sum(ids) > -100,
+                lambda: self.layer(ids),
+                lambda: 2 * self.layer(ids),
+            )
+        zeros = keras.ops.zeros(keras.ops.shape(ids) + (2,))
+        return keras.ops.fori_loop(
+            0, 2, lambda i, total: total + self.layer(ids), zeros
+        )
+
+
+@pytest.mark.parametrize("kind", ["cond", "fori_loop"])
+@pytest.mark.parametrize("path", ["default", "jit_compile=True"])
+def test_bad_id_inside_cond_or_fori_loop_names_the_layer(kind, path):
+    compile_kwargs = PATHS[path]
+    if BACKEND == "tensorflow" and compile_kwargs.get("jit_compile"):
+        pytest.xfail(
+            "TensorFlow under XLA: the gradient of `_gather_summed` inside "
+            "a tf.cond or tf.while_loop needs a compile-time ScatterNd shape"
+        )
+    if BACKEND == "torch" and compile_kwargs.get("jit_compile"):
+        pytest.skip("torch.compile of a train step (see above)")
+    model = model_of(LoopedLookup(lookup(), kind), **compile_kwargs)
+    model.fit(GOOD, TARGETS, verbose=0, callbacks=[CheckIds()])
+    with pytest.raises(error_type(compile_kwargs)) as info:
+        model.predict(BAD, verbose=0, callbacks=[CheckIds()])
+    assert_names_the_id(info.value, 7)
+    assert np.isfinite(model.predict(GOOD, verbose=0)).all()
+
+
 @pytest.mark.skipif(BACKEND != "jax", reason="JAX: a scan body's record")
 def test_jax_eager_rnn_call_records_bad_ids_through_a_host_callback():
     """Called eagerly, the RNN still traces its cell in a `lax.scan`, so
