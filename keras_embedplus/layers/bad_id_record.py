@@ -18,9 +18,11 @@ the compiled code. Those steps are:
   slow dispatch at every call, about 0.3 ms a step even when no id is
   bad; a state update costs a few scalar operations. Only where the
   record is not carried (the layer called under a `jax.jit` of the user's
-  own, outside Keras' `StatelessScope`) does a host callback record the
-  ids, and only when a batch holds a bad id: an assignment there would
-  leak the traced value into the variable.
+  own, outside Keras' `StatelessScope`; or inside a loop or branch traced
+  within the step, such as the `lax.scan` in which Keras' JAX `RNN` runs
+  its cell: see `_carries`) does a host callback record the ids, and
+  only when a batch holds a bad id: an assignment there would leak the
+  traced value into the variable, or into the step's state.
 - JAX in `fit`, `predict` and `evaluate` without jit (`run_eagerly=True`,
   `jit_compile=False`): the ids are concrete, but raising there would
   cost the user the model. Keras 3.15.1's JAX trainer detaches the value
