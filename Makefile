@@ -6,13 +6,15 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= test,docs,plots,backends
 PYTEST_ARGS ?=
 DEMO_OUT ?= demo_output
-# Run again on JAX and PyTorch: the layers, the optimizer and the data. Keras
-# picks its backend once, at import, so each backend gets its own pytest process.
+# Run again on JAX and PyTorch: the layers, the optimizer, the data and the
+# docs' code blocks. Keras picks its backend once, at import, so each backend
+# gets its own pytest process.
 BACKEND_TESTS ?= tests/test_lookup_embedding.py tests/test_one_hot_dense.py \
 	tests/test_pretrained_embedding.py tests/test_pretrained_contract.py \
 	tests/test_lazy_adam.py tests/test_sparse_gradients.py tests/test_data.py \
 	tests/test_backends.py tests/test_bad_ids.py tests/test_embedding_bag.py \
-	tests/test_subword_embedding.py keras_embedplus/layers keras_embedplus/data
+	tests/test_subword_embedding.py tests/test_docs.py \
+	keras_embedplus/layers keras_embedplus/data
 
 .PHONY: setup demo test test-backends lint format docs bench bench-gpu clean
 

@@ -1,10 +1,11 @@
 """What summing repeated ids in the lookup's gradient costs, on TensorFlow.
 
 Since the lookups give the optimizer each looked-up row once (its
-occurrences summed; see docs/performance.md), a lookup numbers the distinct
-ids of its batch, reads each distinct row once and spreads it to its
-positions. This script measures that against the plain gather the lookups
-used before (`tf.gather` straight from the variable, one gradient slice per
+occurrences summed; see docs/performance.md), a lookup gathers from a
+shared copy of the variable's handle, and the gradient numbers the distinct
+ids of all the step's lookups of the table and sums each row's slices.
+This script measures that against the plain gather the lookups used
+before (`tf.gather` straight from the variable, one gradient slice per
 occurrence), in the same run: `LookupEmbedding -> GlobalAveragePooling1D ->
 Dense(1)`, batches of 256 x 50 random ids (Zipf-distributed, as words are,
 with padding), forward pass and train step with SGD, Adam and LazyAdam.
@@ -19,6 +20,7 @@ with other jobs the CPU time varies less.
     python benchmarks/sparse_gradients.py --quick    # a smaller, faster run
     python benchmarks/sparse_gradients.py --mirrored # 2 replicas
     python benchmarks/sparse_gradients.py --jit-compile  # under XLA
+    python benchmarks/sparse_gradients.py --siamese  # one table, 2 lookups
 
 With `--mirrored` the train steps run under `tf.distribute.MirroredStrategy`
 over 2 logical CPU devices (each replica gets half of every batch), and a
@@ -26,6 +28,18 @@ third lookup is timed: each replica's rows summed but not exchanged with the
 other replica's (the lookup before the exchange that makes a row looked up
 on both replicas reach the optimizer once), so the exchange's own cost is
 the ratio of "now" to it.
+
+With `--siamese` the model looks its table up twice in one step, as a
+Siamese model or an encoder shared by two inputs does: one layer called on
+two batches of 256 x 50 ids (`[left, right] -> lookup -> pooled -> added ->
+Dense(1)`). The shared handle then joins both lookups' rows into one
+gradient, each row once; the plain gather hands the optimizer one slice per
+occurrence in either batch, and `--per-lookup` (the design before, each
+row once per lookup, so twice when both batches hold it) is what a model
+calling the layer twice got from the lookup before the shared handle.
+Two separate layers are not timed: they are another model (two tables, so
+twice the optimizer's work for Adam), and the training they give is not
+that of one shared table.
 """
 
 import argparse
@@ -46,16 +60,35 @@ import keras_embedplus  # noqa: E402
 class PlainGather(keras_embedplus.LookupEmbedding):
     """The lookup as it was: one gradient slice per occurrence of an id."""
 
-    def _gather(self, ids, training=None):
+    def _gather(self, ids):
         import tensorflow as tf
 
         return tf.gather(self._embeddings.value, ids)
 
 
+class PerLookupSum(keras_embedplus.LookupEmbedding):
+    """Each row once per lookup: the design before the shared handle."""
+
+    def call(self, inputs, training=None):
+        self._training = training
+        return super().call(inputs, training=training)
+
+    def _gather(self, ids):
+        import tensorflow as tf
+
+        from keras_embedplus.layers import ids as ids_lib
+
+        # Before the shared handle, `predict` and `evaluate` skipped the
+        # numbering.
+        if self._training is False:
+            return tf.gather(self._embeddings.value, ids)
+        return ids_lib._gather_summed(self._embeddings.value, ids)
+
+
 class PerReplicaSum(keras_embedplus.LookupEmbedding):
     """Each row once per replica, not exchanged between replicas."""
 
-    def _gather(self, ids, training=None):
+    def _gather(self, ids):
         import tensorflow as tf
 
         flat = tf.reshape(ids, [-1])
@@ -97,9 +130,15 @@ def batch(rows, args, rng):
 
 def build_model(layer_class, rows, args, optimizer):
     layer_class = layer_class or keras_embedplus.LookupEmbedding
-    inputs = keras.Input((args.length,), dtype="int32")
-    vectors = layer_class(rows, args.dim)(inputs)
-    pooled = keras.layers.GlobalAveragePooling1D()(vectors)
+    lookup = layer_class(rows, args.dim)
+    pooling = keras.layers.GlobalAveragePooling1D()
+    if getattr(args, "siamese", False):
+        # One layer, two inputs: the table looked up twice in a step.
+        inputs = [keras.Input((args.length,), dtype="int32") for _ in "lr"]
+        pooled = keras.layers.Add()([pooling(lookup(side)) for side in inputs])
+    else:
+        inputs = keras.Input((args.length,), dtype="int32")
+        pooled = pooling(lookup(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1)(pooled))
     model.compile(
         optimizer=optimizer,
@@ -124,6 +163,8 @@ def measure(rows, args, layers=LAYERS, strategy=None):
     """Median ms per call: {(task, layer): ms}, tasks forward and train."""
     rng = np.random.default_rng(0)
     ids = batch(rows, args, rng)
+    if getattr(args, "siamese", False):
+        ids = [ids, batch(rows, args, rng)]
     targets = rng.normal(size=(args.batch, 1)).astype("float32")
     models = {}
     for layer_name, layer_class in layers.items():
@@ -148,7 +189,7 @@ def measure(rows, args, layers=LAYERS, strategy=None):
                     args.repeats,
                 )
             )
-    distinct = len(np.unique(ids))
+    distinct = len(np.unique(np.concatenate(ids, axis=None)))
     return distinct, {
         key: [
             statistics.median(column) * 1e3
@@ -163,11 +204,25 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mirrored", action="store_true")
     parser.add_argument(
+        "--per-lookup",
+        action="store_true",
+        help="compare with each lookup summing its own rows (the design "
+        "before the shared handle) instead of the plain gather",
+    )
+    parser.add_argument(
         "--jit-compile",
         action="store_true",
         help="compile the steps with XLA (Keras' default on a GPU)",
     )
+    parser.add_argument(
+        "--siamese",
+        action="store_true",
+        help="call one layer on two batches of ids in each step (a shared "
+        "encoder), so the table is looked up twice",
+    )
     args = parser.parse_args()
+    if args.mirrored and args.siamese:
+        parser.error("--siamese is not timed under --mirrored")
     args.dim, args.batch, args.length = 64, 256, 50
     args.repeats, args.rounds = 10, 5
     args.vocabularies = [50_000, 1_000_000]
@@ -176,16 +231,23 @@ def main():
         args.vocabularies = [50_000]
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}, "
-        f"jit_compile={args.jit_compile}, "
+        f"jit_compile={args.jit_compile}, siamese={args.siamese}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     if args.mirrored:
         return main_mirrored(args)
-    before, now = LAYERS
+    layers = LAYERS
+    if args.per_lookup:
+        layers = {
+            "per-lookup sum (before)": PerLookupSum,
+            "shared handle (now)": None,
+        }
+    before, now = layers
     for rows in args.vocabularies:
-        distinct, times = measure(rows, args)
+        distinct, times = measure(rows, args, layers)
+        batches = "2 batches" if args.siamese else "batch"
         print(
-            f"\n### {rows:,} x {args.dim}, batch {args.batch} x "
+            f"\n### {rows:,} x {args.dim}, {batches} {args.batch} x "
             f"{args.length} ({distinct:,} distinct ids)\n"
         )
         print(

@@ -9,6 +9,7 @@ import importlib.util
 import pathlib
 import re
 
+import keras
 import numpy as np
 import pytest
 
@@ -22,6 +23,12 @@ DOCS = ROOT / "docs"
 NOT_RUN = "# Not run by the tests: "
 # Blocks allowed that marker: keep them rare.
 MAX_NOT_RUN = 3
+# A block only TensorFlow can run (ragged or sparse TensorFlow tensors,
+# tf.distribute) follows this HTML comment, with the reason, then a blank
+# line; the paragraph before the comment says so to the reader. The tests
+# run it on TensorFlow and skip exactly that block on JAX and PyTorch.
+TENSORFLOW_ONLY = re.compile(r"^<!-- tensorflow-only: (.+?) -->\n\n\Z")
+MAX_TENSORFLOW_ONLY = 2
 # The demo writes these; docs/img holds the committed copies.
 DEMO_PICTURES = [
     "one_hot_product.png",
@@ -40,8 +47,22 @@ def runnable_pages():
 
 
 def python_blocks(page):
+    return [code for code, _ in marked_blocks(page)]
+
+
+def marked_blocks(page):
+    """The page's python blocks, each with the text of the page before it."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+    return [
+        (match.group(1), text[: match.start()])
+        for match in re.finditer(r"^```python\n(.*?)^```", text, re.M | re.S)
+    ]
+
+
+def tensorflow_only(before):
+    """The reason a block is TensorFlow-only, from the text before it."""
+    marker = TENSORFLOW_ONLY.search(before[before.rfind("\n<!--") + 1 :])
+    return marker.group(1) if marker else None
 
 
 @pytest.mark.parametrize("page", runnable_pages())
@@ -57,7 +78,10 @@ def test_page_code_runs(page, tmp_path, monkeypatch):
     if not blocks:
         pytest.skip(f"{page} has no python code")
     namespace = {"__name__": page}
-    for number, block in enumerate(blocks, 1):
+    on_tensorflow = keras.backend.backend() == "tensorflow"
+    for number, (block, before) in enumerate(marked_blocks(page), 1):
+        if tensorflow_only(before) and not on_tensorflow:
+            continue
         if block.startswith(NOT_RUN):
             reason = block[len(NOT_RUN) :].split("\n", 1)[0]
             assert len(reason) > 20, f"{page} block {number}: say why"
@@ -74,6 +98,29 @@ def test_blocks_that_do_not_run_are_rare():
         if block.startswith(NOT_RUN)
     ]
     assert len(skipped) <= MAX_NOT_RUN, skipped
+
+
+def test_tensorflow_only_blocks_are_rare_and_said():
+    """Marked blocks are few, and their page tells the reader first."""
+    marked = []
+    for page in runnable_pages():
+        for number, (block, before) in enumerate(marked_blocks(page), 1):
+            assert "keras.backend.backend()" not in block, (
+                f"{page} block {number}: mark a TensorFlow-only block "
+                "instead of branching on the backend inside it"
+            )
+            reason = tensorflow_only(before)
+            if reason is None:
+                continue
+            marked.append((page, number))
+            assert len(reason) > 15, f"{page} block {number}: say why"
+            comment = before.rstrip().rfind("\n<!--")
+            paragraph = before[:comment].rstrip().rsplit("\n\n", 1)[-1]
+            assert "TensorFlow only" in paragraph, (
+                f"{page} block {number}: say 'TensorFlow only' in the "
+                "paragraph before the marker"
+            )
+    assert 1 <= len(marked) <= MAX_TENSORFLOW_ONLY, marked
 
 
 def test_command_line_page_shows_real_output(tmp_path, monkeypatch, capsys):

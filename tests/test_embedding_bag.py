@@ -507,6 +507,40 @@ def test_sparse_missing_entries_are_not_members(combiner):
         )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="JAX's sparse BCOO tensors"
+)
+@pytest.mark.parametrize("combiner", COMBINERS)
+def test_jax_sparse_ids_without_mask_zero_are_refused(combiner):
+    # Made dense, the missing entries of [[1, _, 2]] would become members
+    # with id 0, where a sparse bag (TensorFlow's) holds only the stored
+    # ids: refuse rather than give the mean of rows 1, 0 and 2.
+    from jax.experimental import sparse
+
+    dense = np.array([[1, 0, 2], [0, 3, 0]])
+    ids = sparse.BCOO.fromdense(dense)
+    layer = bag(combiner, mask_zero=False, name="bags")
+    with pytest.raises(ValueError, match="`bags`.*sparse.*mask_zero=True"):
+        layer(ids)
+    # With mask_zero=True the missing entries are padding, left out, as in
+    # TensorFlow's sparse bags: the answer of the stored ids alone.
+    members = bag(combiner, mask_zero=True)
+    expected = [
+        reference(TABLE, [[1, 2]], None, combiner)[0],
+        reference(TABLE, [[3]], None, combiner)[0],
+    ]
+    np.testing.assert_allclose(numpy(members(ids)), expected, rtol=1e-6)
+    if combiner != "max":
+        weights = sparse.BCOO.fromdense(np.array([[2.0, 0, 0.5], [0, 3, 0]]))
+        expected = [
+            reference(TABLE, [[1, 2]], [[2.0, 0.5]], combiner)[0],
+            reference(TABLE, [[3]], [[3.0]], combiner)[0],
+        ]
+        np.testing.assert_allclose(
+            numpy(members(ids, weights=weights)), expected, rtol=1e-6
+        )
+
+
 @requires_tensorflow
 def test_ragged_and_sparse_bad_ids_and_mismatched_weights():
     import tensorflow as tf

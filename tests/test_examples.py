@@ -32,6 +32,9 @@ EXPECTED_OUTPUT = {
         "fastText subwords (1763 words + 1000 n-gram rows of dim 10",
         "Reloaded without the .bin, same predictions: True",
     ],
+    "siamese_questions.py": [
+        "Same table on every backend (within 1e-5): True",
+    ],
     "sentiment_trajectories.py": [
         "snapshots: (61, 17, 2)",
         "unseen moved 0.000",
@@ -58,6 +61,7 @@ EXPECTED_FILES = {
         "projector/metadata.tsv",
     ],
     "fasttext_classifier.py": ["subword_classifier.keras"],
+    "siamese_questions.py": ["vectors.txt", "table_tensorflow.npy"],
     "sentiment_trajectories.py": [
         "sentiment_table.png",
         "sentiment_trajectories.png",

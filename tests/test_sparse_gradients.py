@@ -170,23 +170,45 @@ def op_types(layer, **call_kwargs):
     return {op.type for op in graph.get_operations()}
 
 
+def shares_the_handle(layer, **call_kwargs):
+    """Whether the traced call gathers from a shared copy of the handle."""
+    import tensorflow as tf
+
+    function = tf.function(lambda ids: layer(ids, **call_kwargs))
+    spec = tf.TensorSpec((None, 3), tf.int32)
+    graph = function.get_concrete_function(spec).graph
+    return any(
+        op.type == "Identity" and op.outputs[0].dtype == tf.resource
+        for op in graph.get_operations()
+    )
+
+
 @ON_TF
-def test_no_numbering_where_no_gradient_is_taken():
-    """Frozen tables, and `training=False` (predict, evaluate)."""
-    assert "Unique" in op_types(keras_embedplus.LookupEmbedding(4, 2))
+def test_no_shared_handle_where_no_gradient_is_taken():
+    """Frozen tables gather from the variable; trainable ones never number.
+
+    The numbering runs in the gradient only, so a trainable table's lookup
+    gathers from the shared handle whatever `training` says (Keras'
+    fine-tuning idiom trains a model called with `training=False`).
+    """
+    assert shares_the_handle(keras_embedplus.LookupEmbedding(4, 2))
     frozen = keras_embedplus.LookupEmbedding(4, 2, trainable=False)
-    assert "Unique" not in op_types(frozen)
+    assert not shares_the_handle(frozen)
     layer = keras_embedplus.LookupEmbedding(4, 2)
-    assert "Unique" not in op_types(layer, training=False)
-    assert "Unique" in op_types(layer, training=True)
+    assert shares_the_handle(layer, training=False)
+    assert shares_the_handle(layer, training=True)
+    for training in (False, True):
+        assert "Unique" not in op_types(layer, training=training)
     # PretrainedEmbedding's trainable OOV rows, the same way.
     vectors = KeyedVectors(2)
     vectors.add_vectors(["a", "b"], np.array([[1.0, 2.0], [3.0, 4.0]]))
     pretrained = keras_embedplus.PretrainedEmbedding.from_vectors(
         vectors, ["a", "b", "c", "d"], oov="zeros", trainable_oov=True
     )
-    assert "Unique" not in op_types(pretrained, training=False)
-    assert "Unique" in op_types(pretrained, training=True)
+    assert shares_the_handle(pretrained, training=False)
+    assert shares_the_handle(pretrained, training=True)
+    pretrained.trainable = False
+    assert not shares_the_handle(pretrained, training=True)
 
 
 @ON_TF
@@ -583,64 +605,111 @@ def test_replica_shares_sum_to_the_dense_gradient_each_row_held_once():
             assert holders == first, (form, case)
 
 
-# One table looked up twice in a step: a Siamese model, tied encoders.
+# One table looked up twice in a step: a Siamese model, tied encoders. The
+# tape joins the two lookups' gradients; a row both looked up must still
+# reach the optimizer once, as in JAX's dense gradient.
+SHARED_LOOKUP_OPTIMIZERS = [
+    "sgd",
+    "adam",
+    "adagrad",
+    "rmsprop",
+    "nadam",
+    "ftrl",
+    "lion",
+    "lazy_adam",
+]
+# Under MirroredStrategy (2 logical CPUs) each replica gets one example;
+# row 1 is looked up by both calls on both replicas.
+SHARED_LOOKUP_MODES = [
+    "function",
+    "eager",
+    "xla",
+    "mirrored",
+    "mirrored_eager",
+]
 SHARED_LOOKUP = """
-import sys
+import contextlib
+import os
+
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+    # One strategy for both modes: a second one's collectives would clash.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 import keras
 import numpy as np
 import keras_embedplus
 
-optimizer = sys.argv[1]
-first = keras.Input((3,), dtype="int32")
-second = keras.Input((3,), dtype="int32")
-lookup = keras_embedplus.Embedding(6, 2)
-flat = keras.layers.Flatten()
-joined = keras.layers.Concatenate()([flat(lookup(first)), flat(lookup(second))])
-dense = keras.layers.Dense(1)
-model = keras.Model([first, second], dense(joined))
-model.compile(keras.optimizers.get(optimizer), "mse")
-rng = np.random.default_rng(0)
-lookup.set_weights([rng.normal(size=(6, 2)).astype("float32")])
-dense.set_weights(
-    [rng.normal(size=(12, 1)).astype("float32"), np.zeros(1, "float32")]
-)
-ids = [np.array([[1, 2, 1], [1, 3, 0]]), np.array([[1, 2, 2], [4, 1, 0]])]
-model.fit(ids, np.ones((2, 1)), epochs=3, batch_size=2, verbose=0)
-print(" ".join(map(repr, lookup.get_weights()[0].ravel().tolist())))
+tensorflow = keras.backend.backend() == "tensorflow"
+modes = MODES if tensorflow else ["function"]
+compiles = {"function": {}, "eager": {"run_eagerly": True},
+            "xla": {"jit_compile": True}, "mirrored": {},
+            "mirrored_eager": {"run_eagerly": True}}
+for optimizer in OPTIMIZERS:
+    for mode in modes:
+        scope = contextlib.nullcontext()
+        if mode.startswith("mirrored"):
+            scope = strategy.scope()
+        scope.__enter__()
+        first = keras.Input((3,), dtype="int32")
+        second = keras.Input((3,), dtype="int32")
+        lookup = keras_embedplus.Embedding(6, 2)
+        flat = keras.layers.Flatten()
+        joined = keras.layers.Concatenate()(
+            [flat(lookup(first)), flat(lookup(second))]
+        )
+        dense = keras.layers.Dense(1)
+        model = keras.Model([first, second], dense(joined))
+        model.compile(keras.optimizers.get(optimizer), "mse", **compiles[mode])
+        scope.__exit__(None, None, None)
+        rng = np.random.default_rng(0)
+        lookup.set_weights([rng.normal(size=(6, 2)).astype("float32")])
+        dense.set_weights(
+            [rng.normal(size=(12, 1)).astype("float32"), np.zeros(1, "float32")]
+        )
+        ids = [
+            np.array([[1, 2, 1], [1, 3, 0]]),
+            np.array([[1, 2, 2], [4, 1, 0]]),
+        ]
+        model.fit(
+            ids, np.ones((2, 1)), epochs=3, batch_size=2, verbose=0,
+            shuffle=False,
+        )
+        table = lookup.get_weights()[0].ravel().tolist()
+        print(optimizer, mode, " ".join(map(repr, table)))
 """
 
 
-def shared_lookup_table(backend, optimizer):
+def shared_lookup_tables(backend):
     lines = run_python(
-        f"import sys; sys.argv = ['shared', {optimizer!r}]\n",
+        f"OPTIMIZERS = {SHARED_LOOKUP_OPTIMIZERS!r}\n"
+        f"MODES = {SHARED_LOOKUP_MODES!r}\n",
         SHARED_LOOKUP,
         KERAS_BACKEND=backend,
         JAX_PLATFORMS="cpu",
         TF_CPP_MIN_LOG_LEVEL="2",
     )
-    return np.array([float(value) for value in lines[-1].split()])
+    tables = {}
+    for line in lines:
+        optimizer, mode, *values = line.split()
+        if optimizer in SHARED_LOOKUP_OPTIMIZERS:
+            tables[optimizer, mode] = np.array([float(v) for v in values])
+    return tables
 
 
 @ON_TF
-@pytest.mark.parametrize(
-    "optimizer",
-    [
-        "sgd",
-        "lion",
-        "lazy_adam",
-        pytest.param(
-            "adam",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Known, not yet fixed: TensorFlow's tape joins the "
-                "row-sparse gradients of two lookups of one table by "
-                "concatenating them, so a row looked up by both reaches "
-                "Keras' Adam twice (docs/performance.md).",
-            ),
-        ),
-    ],
-)
-def test_a_table_looked_up_twice_trains_as_on_jax(optimizer):
-    tensorflow = shared_lookup_table("tensorflow", optimizer)
-    jax = shared_lookup_table("jax", optimizer)
-    np.testing.assert_allclose(tensorflow, jax, atol=FLOAT32_NOISE)
+def test_a_table_looked_up_twice_trains_as_on_jax():
+    tensorflow = shared_lookup_tables("tensorflow")
+    jax = shared_lookup_tables("jax")
+    for optimizer in SHARED_LOOKUP_OPTIMIZERS:
+        for mode in SHARED_LOOKUP_MODES:
+            np.testing.assert_allclose(
+                tensorflow[optimizer, mode],
+                jax[optimizer, "function"],
+                atol=FLOAT32_NOISE,
+                err_msg=f"{optimizer}, {mode}",
+            )

@@ -18,9 +18,11 @@ the compiled code. Those steps are:
   slow dispatch at every call, about 0.3 ms a step even when no id is
   bad; a state update costs a few scalar operations. Only where the
   record is not carried (the layer called under a `jax.jit` of the user's
-  own, outside Keras' `StatelessScope`) does a host callback record the
-  ids, and only when a batch holds a bad id: an assignment there would
-  leak the traced value into the variable.
+  own, outside Keras' `StatelessScope`; or inside a loop or branch traced
+  within the step, such as the `lax.scan` in which Keras' JAX `RNN` runs
+  its cell: see `_carries`) does a host callback record the ids, and
+  only when a batch holds a bad id: an assignment there would leak the
+  traced value into the variable, or into the step's state.
 - JAX in `fit`, `predict` and `evaluate` without jit (`run_eagerly=True`,
   `jit_compile=False`): the ids are concrete, but raising there would
   cost the user the model. Keras 3.15.1's JAX trainer detaches the value
@@ -123,7 +125,7 @@ class BadIdRecord:
         if worst_float is None:
             worst_float = ops.zeros((), "float32")
         if backend == "jax" and _is_tracer(count):
-            if self._state is not None and _is_tracer(self._state.value):
+            if self._state is not None and _carries(self._state.value, count):
                 self._record_jax_state(count, worst, worst_float)
             else:
                 self._record_jax_callback(count, worst, worst_float)
@@ -288,6 +290,29 @@ def _is_tracer(value):
     return isinstance(value, jax.core.Tracer)
 
 
+def _carries(state, count):
+    """Whether the traced record `state` may take the traced `count`.
+
+    Only if `count` belongs to the trace that Keras passed `state` into
+    (or to a differentiation of it, which Keras' train step returns the
+    state through). Not inside a `lax.scan`, `cond` or `while_loop` body
+    traced within that step (Keras' JAX `RNN` runs its cell in a `scan`
+    and shares the step's `StatelessScope`): a count of the body assigned
+    to the step's state would leak the body's tracer. JAX 0.10 names a
+    tracer's trace `_trace` and a trace's parent `parent_trace`; if that
+    changes, this reads False and the host callback records instead.
+    """
+    if not (_is_tracer(state) and _is_tracer(count)):
+        return False
+    target = getattr(state, "_trace", None)
+    trace = getattr(count, "_trace", None)
+    while trace is not None and trace is not target:
+        if type(trace).__name__ not in ("JVPTrace", "LinearizeTrace"):
+            return False
+        trace = getattr(trace, "parent_trace", None)
+    return trace is not None
+
+
 def layer_record(layer):
     """Returns the `BadIdRecord` of `layer`, creating it on first use."""
     record = getattr(layer, "_bad_id_record", None)
@@ -340,8 +365,12 @@ class _CarriedRecord(keras.random.SeedGenerator):
         # Not SeedGenerator.__init__: no seed, only the variable.
         self.name = name
         self._initial_seed = None
+        # An initializer, not an array: a layer built lazily inside a
+        # `StatelessScope` (an RNN cell's first call on JAX) may only
+        # create variables that Keras initializes later.
         self.state = keras.Variable(
-            np.zeros(3, dtype),
+            keras.initializers.Zeros(),
+            shape=(3,),
             dtype=dtype,
             trainable=False,
             name="bad_id_record",

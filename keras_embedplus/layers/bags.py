@@ -44,15 +44,33 @@ def reduce_bags(
             return _reduce_sparse(
                 ids, weights, rows_of, combiner, mask_zero, dtype
             )
+    elif not mask_zero and _is_jax_sparse(ids):
+        raise ValueError(
+            f"Layer `{layer_name}` (EmbeddingBag) received sparse ids with "
+            "mask_zero=False. On JAX they are made dense, and their missing "
+            "entries would join the bags as id 0, where a sparse bag holds "
+            "only its stored ids. Pass mask_zero=True (id 0 is then "
+            "padding, left out of every bag, as the missing entries are), "
+            "or dense ids."
+        )
     return _reduce_dense(
         ids, weights, rows_of, combiner, mask_zero, layer_name, dtype
     )
 
 
+def _is_jax_sparse(ids):
+    if keras.backend.backend() != "jax":
+        return False
+    from jax.experimental import sparse
+
+    return isinstance(ids, sparse.JAXSparse)
+
+
 def _reduce_dense(ids, weights, rows_of, combiner, mask_zero, name, dtype):
     ids = ops.convert_to_tensor(ids, sparse=False)
     if weights is not None:
-        weights = ops.cast(ops.convert_to_tensor(weights), dtype)
+        weights = ops.convert_to_tensor(weights, sparse=False)
+        weights = ops.cast(weights, dtype)
         if not _shapes_agree(ids.shape, weights.shape):
             raise ValueError(
                 f"Layer `{name}` (EmbeddingBag) needs `weights` of the shape "

@@ -51,7 +51,8 @@ class EmbeddingBag(LookupEmbedding):
         inputs: Integer tensor of ids of rank >= 1 whose last axis holds the
             bags. On TensorFlow also a `tf.RaggedTensor` (each bag its own
             length) or a `tf.SparseTensor` (the missing entries are not in
-            the bag).
+            the bag). On JAX, a sparse `BCOO` with `mask_zero=True` only
+            (made dense, its missing entries are padding).
         weights: Optional float tensor of the same shape (and, for ragged
             or sparse ids, the same structure) as `inputs`: the weight of
             each id in its bag. Not with `combiner="max"`.
@@ -144,7 +145,7 @@ class EmbeddingBag(LookupEmbedding):
         def rows_of(flat_ids):
             # Dense ids, already checked: the rows, in the compute dtype.
             if quantized is None:
-                rows = self._gather(flat_ids, training)
+                rows = self._gather(flat_ids)
             else:
                 # keras.layers.Embedding's quantized lookup.
                 lookup = getattr(super(LookupEmbedding, self), quantized)

@@ -28,6 +28,7 @@ from keras import ops
 
 from keras_embedplus._distinct import distinct
 from keras_embedplus._replicas import replica_shares
+from keras_embedplus._shared_handle import shared_gather
 from keras_embedplus._xla import in_xla_context
 from keras_embedplus.layers.bad_id_record import layer_record
 from keras_embedplus.vectors.arguments import check_integer
@@ -201,7 +202,7 @@ def check_input_length(layer, shape):
     )
 
 
-def gather_rows(table, ids, training=None):
+def gather_rows(table, ids):
     """Returns `take(table, ids, axis=0)`, with the gradient Keras expects.
 
     On TensorFlow, `ops.take` reads the whole variable into a tensor, and
@@ -215,13 +216,19 @@ def gather_rows(table, ids, training=None):
     one slice per occurrence instead, and Keras' optimizers apply their
     non-linear updates (squares, roots, quotients) to each slice before the
     slices are summed, so a repeated id would train differently than on the
-    other backends (see docs/performance.md). Summing costs a `tf.unique`
-    of the ids in the forward pass, skipped where Keras says no training
-    happens (`training=False`: `predict`, `evaluate`). Under
-    `MirroredStrategy` and `MultiWorkerMirroredStrategy` the replicas also
-    exchange their rows, so that a row several replicas looked up reaches
-    the optimizer's all-reduce (which concatenates row-sparse gradients)
-    once, with its total (see `keras_embedplus._replicas`).
+    other backends (see docs/performance.md). All lookups of one variable
+    in a step (a layer called twice: Siamese models, shared encoders)
+    gather from one shared copy of the variable's handle, where TensorFlow's
+    tape joins their gradients; its gradient function numbers the joined
+    rows (a `tf.unique`, a sort under XLA) and sums the slices of each row
+    (see `keras_embedplus._shared_handle`); the forward pass is a plain
+    gather, so this holds whatever `training` says (Keras' fine-tuning
+    idiom trains a model called with `training=False`). A frozen table is
+    gathered from the variable. Under `MirroredStrategy` and
+    `MultiWorkerMirroredStrategy` the replicas also exchange their rows
+    there, so that a row several replicas looked up reaches the optimizer's
+    all-reduce (which concatenates row-sparse gradients) once, with its
+    total (see `keras_embedplus._replicas`).
 
     Ids may have any shape; ragged ids give ragged rows, and sparse ids the
     rows of their dense form (missing entries read as id 0, as in Keras).
@@ -234,17 +241,44 @@ def gather_rows(table, ids, training=None):
         import tensorflow as tf
 
         if isinstance(ids, tf.RaggedTensor):
-            rows = gather_rows(table, ids.flat_values, training)
+            rows = gather_rows(table, ids.flat_values)
             return ids.with_flat_values(rows)
         if isinstance(ids, tf.SparseTensor):
             # Keras' lookup reads missing entries of sparse ids as id 0.
-            return gather_rows(table, tf.sparse.to_dense(ids), training)
+            return gather_rows(table, tf.sparse.to_dense(ids))
         ids = tf.convert_to_tensor(ids)
-        trains = table.trainable and training is not False
-        if trains and "float" in table.dtype:
+        if table.trainable and "float" in table.dtype:
+            rows = _gather_joined(table, ids)
+            if rows is not None:
+                return rows
             return _gather_summed(table.value, ids)
         return tf.gather(table.value, ids)
     return ops.take(table, ids, axis=0)
+
+
+def _gather_joined(table, ids):
+    """The lookup through the variable's shared handle, or `None`.
+
+    `None` when TensorFlow lacks the private modules the shared handle
+    needs, or when `table` holds no `tf.Variable`.
+    """
+    import tensorflow as tf
+
+    value = table.value
+    if isinstance(value, tf.Variable):
+        return shared_gather(value, ids)
+    # Under a mixed dtype policy, a layer called outside a model gets a
+    # cast copy of the whole table from Keras (its `__call__` opens an
+    # autocast scope there, though `Embedding` turns autocasting off).
+    # Gather from the stored variable and cast the rows instead: the
+    # lookups stay joined and the table is not copied. Keras has no public
+    # way to the stored variable, so this reads its private attribute,
+    # and falls back to the copy if that ever moves.
+    stored = getattr(table, "_value", None)
+    if not isinstance(stored, tf.Variable):  # pragma: no cover - Keras moved it
+        return None
+    rows = shared_gather(stored, ids)
+    return None if rows is None else tf.cast(rows, value.dtype)
 
 
 def _gather_summed(variable, ids):

@@ -58,9 +58,12 @@ class LookupEmbedding(keras.layers.Embedding):
         inputs: Integer tensor of ids, any shape; ragged and sparse tensors
             on TensorFlow. Ids of other dtypes than int32 and int64 (uint8,
             int16, floats) are cast to int32, as in Keras.
-        training: Optional boolean, passed by Keras. On TensorFlow, `False`
-            (`predict`, `evaluate`) skips the numbering of repeated ids that
-            lets the gradient hold each looked-up row once.
+        training: Optional boolean, passed by Keras; the lookup is the same
+            either way. (On TensorFlow a trainable table is gathered from
+            the handle shared by the step's lookups of it, whose gradient
+            holds each looked-up row once, with `training=False` too: Keras'
+            fine-tuning idiom calls a model with `training=False` and still
+            trains its weights.)
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`.
@@ -154,7 +157,7 @@ class LookupEmbedding(keras.layers.Embedding):
 
     def call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        rows = ops.cast(self._gather(ids, training), self.compute_dtype)
+        rows = ops.cast(self._gather(ids), self.compute_dtype)
         return self._guarded(ids, rows)
 
     def compute_output_shape(self, input_shape):
@@ -191,12 +194,10 @@ class LookupEmbedding(keras.layers.Embedding):
             inputs = ids_lib.check_ids(self, inputs)
         return inputs
 
-    def _gather(self, ids, training=None):
+    def _gather(self, ids):
         # With LoRA the table is computed; otherwise read the variable.
         table = self.embeddings if self.lora_enabled else self._embeddings
-        return ids_lib.gather_rows(
-            table, ids_lib.gather_ids(self, ids), training
-        )
+        return ids_lib.gather_rows(table, ids_lib.gather_ids(self, ids))
 
     def _guarded(self, ids, rows):
         if self.check_ids:

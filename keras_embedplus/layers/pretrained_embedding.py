@@ -55,9 +55,12 @@ class PretrainedEmbedding(LookupEmbedding):
 
     Call arguments:
         inputs: Integer tensor of ids in `[0, input_dim)`.
-        training: Optional boolean, passed by Keras. On TensorFlow, `False`
-            skips numbering the distinct ids of trainable rows (`predict`,
-            `evaluate`), which only the gradient needs.
+        training: Optional boolean, passed by Keras; the lookup is the same
+            either way. (On TensorFlow a trainable table is gathered from
+            the handle shared by the step's lookups of it, whose gradient
+            holds each looked-up row once, with `training=False` too: Keras'
+            fine-tuning idiom calls a model with `training=False` and still
+            trains its weights.)
 
     Masking:
         With `mask_zero=True` the layer outputs the mask `inputs != 0`; id
@@ -230,12 +233,12 @@ class PretrainedEmbedding(LookupEmbedding):
 
     def call(self, inputs, training=None):
         ids = self._checked_ids(inputs)
-        outputs = self._gather(ids, training)
+        outputs = self._gather(ids)
         if self.trainable_oov:
             outputs = ids_lib.map_values(
                 ids,
                 outputs,
-                lambda ids, rows: self._with_oov_rows(ids, rows, training),
+                lambda ids, rows: self._with_oov_rows(ids, rows),
             )
         return self._guarded(ids, ops.cast(outputs, self.compute_dtype))
 
@@ -394,12 +397,12 @@ class PretrainedEmbedding(LookupEmbedding):
             and not self.lora_enabled
         )
 
-    def _with_oov_rows(self, ids, rows, training=None):
+    def _with_oov_rows(self, ids, rows):
         positions = ids_lib.gather_rows(
             self.oov_positions, ids_lib.gather_ids(self, ids)
         )
         oov_rows = ids_lib.gather_rows(
-            self.oov_embeddings, ops.maximum(positions, 0), training
+            self.oov_embeddings, ops.maximum(positions, 0)
         )
         is_oov = ops.expand_dims(ops.greater_equal(positions, 0), -1)
         return ops.where(is_oov, ops.cast(oov_rows, rows.dtype), rows)
