@@ -87,8 +87,8 @@ def siamese_data():
 def decoder(check_ids=False):
     """The table read outside the RNN and by the cell at every step.
 
-    `check_ids=False` by default: on JAX the bad-id record leaks a tracer
-    out of the RNN's scan (case "rnn_checked", a bug of its own).
+    `check_ids=False` by default; case "rnn_checked" turns it on (on JAX
+    the bad-id record once leaked a tracer out of the RNN's scan).
     """
     ids = keras.Input((4, 1), dtype="float32")
     lookup = keras_embedplus.LookupEmbedding(

@@ -96,12 +96,8 @@ def test_fit_trains_as_on_jax(trained_tables, case):
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on JAX the bad-id record of a LookupEmbedding called in an RNN "
-    "cell leaks a tracer out of the RNN's scan (UnexpectedTracerError)",
-)
 def test_rnn_cell_with_checked_ids_trains_on_jax(trained_tables):
+    # The bad-id record once leaked a tracer out of the RNN's scan.
     _, jax = trained_tables
     checked = jax["rnn_checked", "function"]
     assert not isinstance(checked, str), checked
