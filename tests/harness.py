@@ -246,3 +246,16 @@ def results_on_other_backends(module, folder):
         with np.load(path) as stored:
             results[backend] = dict(stored)
     return results
+
+
+def load_benchmark(name):
+    """The module `benchmarks/<name>.py`, loaded by path (not a package)."""
+    import importlib.util
+
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "benchmarks", name + ".py"
+    )
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

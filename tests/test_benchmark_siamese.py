@@ -8,29 +8,17 @@ plain gather one slice per occurrence, and both the same gradient.
 """
 
 import argparse
-import importlib.util
-import os
 
 import keras
 import numpy as np
 import pytest
 
+from tests.harness import load_benchmark
+
 ON_TF = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="the benchmark times TensorFlow's row-sparse gradients",
 )
-
-
-def load_benchmark():
-    path = os.path.join(
-        os.path.dirname(os.path.dirname(__file__)),
-        "benchmarks",
-        "sparse_gradients.py",
-    )
-    spec = importlib.util.spec_from_file_location("sparse_gradients", path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    return benchmark
 
 
 def tiny_args(**changes):
@@ -60,7 +48,7 @@ def table_gradient(model, ids):
 
 @ON_TF
 def test_siamese_case_times_every_step_of_both_lookups():
-    benchmark = load_benchmark()
+    benchmark = load_benchmark("sparse_gradients")
     distinct, times = benchmark.measure(100, tiny_args())
     # Two batches of 8 x 6 ids.
     assert 0 < distinct <= 2 * 48
@@ -72,7 +60,7 @@ def test_siamese_case_times_every_step_of_both_lookups():
 def test_siamese_model_looks_one_table_up_twice(jit_compile):
     import tensorflow as tf
 
-    benchmark = load_benchmark()
+    benchmark = load_benchmark("sparse_gradients")
     args = tiny_args(jit_compile=jit_compile)
     rng = np.random.default_rng(1)
     ids = [benchmark.batch(20, args, rng) for _ in "lr"]

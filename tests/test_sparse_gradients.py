@@ -18,6 +18,7 @@ from keras import ops
 
 import keras_embedplus
 from tests import sparse_parity
+from tests.harness import load_benchmark
 from tests.harness import results_on_other_backends
 from tests.harness import run_python
 
@@ -285,17 +286,8 @@ def test_every_optimizer_trains_as_on_jax_and_pytorch(other_backends):
 def test_benchmark_measures_both_lookups():
     """The benchmark's plain gather still overrides the lookup's gather."""
     import argparse
-    import importlib.util
-    import os
 
-    path = os.path.join(
-        os.path.dirname(os.path.dirname(__file__)),
-        "benchmarks",
-        "sparse_gradients.py",
-    )
-    spec = importlib.util.spec_from_file_location("sparse_gradients", path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("sparse_gradients")
     args = argparse.Namespace(
         dim=4, batch=8, length=6, repeats=1, rounds=1, jit_compile=False
     )
